@@ -1,0 +1,1 @@
+"""Small reusable widgets: log-scale slider, image grid, numpy -> QImage."""

@@ -1,0 +1,1 @@
+"""Bundled resources (style sheets, icons, small files), loaded with importlib.resources."""

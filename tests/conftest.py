@@ -1,0 +1,95 @@
+"""Shared test set-up: headless Qt, row-major pyqtgraph, isolated settings, real-data paths.
+
+Plain ``pytest`` is headless: the environment is set before pytest-qt creates the QApplication.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+os.environ.setdefault("PYTEST_QT_API", "pyside6")
+
+import pytest  # noqa: E402
+
+
+def _find_shared_data() -> Path | None:
+    env = os.environ.get("LCL_SHARED_DATA")
+    candidates = [Path(env)] if env else []
+    here = Path(__file__).resolve().parent.parent
+    candidates += [here.parent / "shared" / "data", here.parent.parent / "shared" / "data"]
+    for c in candidates:
+        if (c / "README.md").is_file():
+            return c
+    return None
+
+
+SHARED_DATA: Path | None = _find_shared_data()
+
+
+def shared_path(*parts: str) -> Path:
+    """Path under ../shared/data, or skip the test cleanly when it is absent."""
+    if SHARED_DATA is None:
+        pytest.skip("../shared/data is not present")
+    p = SHARED_DATA.joinpath(*parts)
+    if not p.exists():
+        pytest.skip(f"{p} is not present")
+    return p
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """No test touches the real per-user cache."""
+    monkeypatch.setenv("LCL_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture(autouse=True)
+def _no_qthread_left_running(request):
+    """GUI tests must not leave a QThread running (napari's dangling-thread check)."""
+    if "qtbot" not in request.fixturenames:
+        yield
+        return
+    from PySide6 import QtCore
+
+    started: list = []
+    original = QtCore.QThread.start
+
+    def tracking_start(self, *args, **kwargs):
+        started.append(self)
+        return original(self, *args, **kwargs)
+
+    QtCore.QThread.start = tracking_start
+    try:
+        yield
+    finally:
+        QtCore.QThread.start = original
+    still = []
+    for t in started:
+        try:
+            if t.isRunning() and not t.wait(QtCore.QDeadlineTimer(2000)):
+                still.append(t)
+        except RuntimeError:  # C++ object already deleted: it finished
+            pass
+    assert not still, f"{len(still)} QThread(s) still running after the test"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(request, tmp_path_factory):
+    """QSettings go to a temporary folder in every GUI test."""
+    if "qtbot" not in request.fixturenames and "qapp" not in request.fixturenames:
+        yield
+        return
+    from PySide6 import QtCore
+
+    d = tmp_path_factory.mktemp("settings")
+    QtCore.QSettings.setDefaultFormat(QtCore.QSettings.Format.IniFormat)
+    for scope in (QtCore.QSettings.Scope.UserScope, QtCore.QSettings.Scope.SystemScope):
+        QtCore.QSettings.setPath(QtCore.QSettings.Format.IniFormat, scope, str(d))
+    yield
+
+
+def pytest_configure(config):
+    import pyqtgraph as pg  # noqa: F401 - configured once, before any widget exists
+
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)

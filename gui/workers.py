@@ -234,20 +234,20 @@ class JobRunner(QtCore.QObject):
         job = self._job(job_id)
         if job is None:
             return
-        stale = self._is_stale(job)
+        superseded = self._current.get(job.kind) is not job   # a newer job of this kind took over
         job._thread.wait(1000)
         self._alive.discard(job)
-        if self._current.get(job.kind) is job:
+        if not superseded:
             del self._current[job.kind]
-        if stale and status == "done":
-            status = "cancelled"
+        if status == "done" and (superseded or job._cancel.is_set()):
+            status = "cancelled"                                # late result of a cancelled job: dropped
         job.status = status
         try:
             if status == "done" and job.on_result is not None:
                 job.on_result(payload)
-            elif status == "cancelled" and job.on_cancelled is not None and not stale:
+            elif status == "cancelled" and job.on_cancelled is not None and not superseded:
                 job.on_cancelled()
-            elif status == "failed":
+            elif status == "failed" and not (superseded and isinstance(payload, USER_ERRORS)):
                 self._route_error(job, payload)
         finally:
             self.job_finished.emit(job, status)

@@ -98,3 +98,21 @@ def test_shutdown_stops_running_threads(qtbot):
     assert r.shutdown(2.0)
     assert time.monotonic() - t0 < 2.0
     assert not r.is_running()
+
+
+def test_on_cancelled_fires_for_a_user_cancel_but_not_when_superseded(qtbot, runner):
+    calls = []
+
+    def loop(ctx):
+        while not ctx.cancelled():
+            time.sleep(0.01)
+        return "late"
+
+    runner.start("u", loop, on_cancelled=lambda: calls.append("first"), on_result=calls.append)
+    with qtbot.waitSignal(runner.job_finished, timeout=5000):
+        runner.cancel("u")
+    assert calls == ["first"]
+    runner.start("u", loop, on_cancelled=lambda: calls.append("second"))
+    runner.start("u", lambda ctx: "third", on_result=calls.append)
+    qtbot.waitUntil(lambda: not runner.is_running(), timeout=5000)
+    assert calls == ["first", "third"]

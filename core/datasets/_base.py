@@ -21,7 +21,10 @@ import numpy as np
 
 from core.datasets.split import stratified_indices, train_val_split
 
-__all__ = ["Dataset", "DatasetError", "split_off_test"]
+__all__ = ["Dataset", "DatasetError", "split_off_test", "MAX_CLASSES"]
+
+#: Labels must be below this; loaders refuse larger ones (a damaged file, not a data set).
+MAX_CLASSES = 1000
 
 
 class DatasetError(ValueError):
@@ -49,7 +52,7 @@ def _check_y(y, n: int, n_classes: int, name: str) -> np.ndarray:
     return y
 
 
-@dataclass
+@dataclass(eq=False)
 class Dataset:
     """An image classification data set, already split into train and test.
 
@@ -190,6 +193,8 @@ def split_off_test(X, y, test_fraction: float = 0.2, random_state=0, coarse=None
     X_train, y_train, X_test, y_test, coarse_train, coarse_test
         (the coarse parts are None when ``coarse`` is None).
     """
+    if len(y) < 2:
+        raise DatasetError(f"only {len(y)} labelled image; at least 2 are needed to split off a test set")
     tr, te = train_val_split(y, test_fraction, random_state)
     ctr = None if coarse is None else coarse[tr]
     cte = None if coarse is None else coarse[te]

@@ -71,8 +71,9 @@ def stratified_indices(y, n_per_class, random_state=0) -> np.ndarray:
 def stratified_split_counts(counts, n_val: int) -> np.ndarray:
     """Share ``n_val`` validation slots among classes in proportion to ``counts``.
 
-    Largest-remainder rounding, so the shares add up to exactly ``n_val``; a class
-    with at least two examples keeps at least one of them for training.
+    Largest-remainder rounding, so the shares add up to ``n_val``; but every class keeps
+    at least one example for training (so a class of one goes wholly to training, and the
+    total can then fall short of ``n_val``).
 
     Parameters
     ----------
@@ -94,8 +95,7 @@ def stratified_split_counts(counts, n_val: int) -> np.ndarray:
     remainder = n_val - int(base.sum())
     order = np.argsort(-(exact - base), kind="stable")
     base[order[:remainder]] += 1
-    cap = np.where(counts >= 2, counts - 1, counts)
-    return np.minimum(base, cap)
+    return np.minimum(base, np.maximum(counts - 1, 0))
 
 
 def train_val_split(y, val_fraction, random_state=0) -> tuple[np.ndarray, np.ndarray]:
@@ -107,7 +107,9 @@ def train_val_split(y, val_fraction, random_state=0) -> tuple[np.ndarray, np.nda
         Class labels.
     val_fraction : float
         Share of the examples for validation, ``0 < val_fraction < 1``; the validation
-        part has ``ceil(val_fraction * N)`` examples (e.g. 0.2 of 1797 -> 360).
+        part has ``ceil(val_fraction * N)`` examples (e.g. 0.2 of 1797 -> 360), fewer only
+        when that would take the last example of a class (see :func:`stratified_split_counts`),
+        but never zero.
     random_state : None, int or numpy Generator
 
     Returns
@@ -126,6 +128,8 @@ def train_val_split(y, val_fraction, random_state=0) -> tuple[np.ndarray, np.nda
     counts = np.bincount(inverse, minlength=classes.size)
     n_val = min(max(1, math.ceil(float(val_fraction) * y.size)), y.size - 1)
     per_class = stratified_split_counts(counts, n_val)
+    if per_class.sum() == 0:   # only single-example classes: the validation part must still not be empty
+        per_class[int(np.argmax(counts))] = 1
     val = []
     for ci in range(classes.size):
         members = np.flatnonzero(inverse == ci)

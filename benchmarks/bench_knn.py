@@ -1,0 +1,256 @@
+"""kNN speed: ours vs faiss-cpu vs scikit-learn (and scipy for L1), run by hand.
+
+    cd /work/main && env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/bench_knn.py
+
+Options: ``--synthetic`` (random uint8 instead of the CIFAR-10 JPEG folder), ``--quick``
+(fewer repeats, skips the slow L1 baselines), ``--full`` (also measures the peak memory
+of a full 10000 x 50000 evaluation). Data: the real CIFAR-10 JPEG folder under
+../shared/data (10000 train + 10000 test images); for the 50000-image training set the
+10000 training images are augmented (horizontal flip, 2-pixel shifts) to 50000.
+Prints markdown tables; all ratios come from interleaved runs in the same process.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _timing import fmt_s, median, print_table, ratio, time_interleaved  # noqa: E402
+
+from core.knn import KNearestNeighbor, vote  # noqa: E402
+from core.model_selection import cross_validate_knn  # noqa: E402
+
+KS = list(range(1, 11))
+CIFAR = ROOT.parent / "shared" / "data" / "cifar10" / "yoongikim_jpg"
+
+
+def load_cifar_folder(split: str):
+    from PIL import Image
+    X, y = [], []
+    for c, d in enumerate(sorted(p for p in (CIFAR / split).iterdir() if p.is_dir())):
+        for f in sorted(d.glob("*.jpg")):
+            with Image.open(f) as im:
+                X.append(np.asarray(im.convert("RGB")))
+            y.append(c)
+    return np.stack(X).reshape(len(X), -1), np.array(y, dtype=np.int64)
+
+
+def augment_to_50000(X, y):
+    imgs = X.reshape(-1, 32, 32, 3)
+    flip = imgs[:, :, ::-1]
+    right = np.concatenate([imgs[:, :, :2], imgs[:, :, :-2]], axis=2)
+    down = np.concatenate([imgs[:, :2], imgs[:, :-2]], axis=1)
+    flip_right = np.concatenate([flip[:, :, :2], flip[:, :, :-2]], axis=2)
+    big = np.concatenate([imgs, flip, right, down, flip_right]).reshape(-1, 3072)
+    return np.ascontiguousarray(big), np.tile(y, 5)
+
+
+def get_data(synthetic: bool):
+    if not synthetic and CIFAR.is_dir():
+        Xtr, ytr = load_cifar_folder("train")
+        Xte, yte = load_cifar_folder("test")
+        source = "CIFAR-10 JPEG folder (real images)"
+    else:
+        rng = np.random.default_rng(0)
+        Xtr = rng.integers(0, 256, (10000, 3072), dtype=np.uint8)
+        ytr = rng.integers(0, 10, 10000)
+        Xte = rng.integers(0, 256, (10000, 3072), dtype=np.uint8)
+        yte = rng.integers(0, 10, 10000)
+        source = "synthetic uniform uint8"
+    order = np.random.default_rng(0).permutation(len(Xte))
+    return Xtr, ytr, Xte[order], yte[order], source
+
+
+def votes(y_train, dist, idx):
+    labels = y_train[idx]
+    return {k: vote(labels[:, :k], dist[:, :k], 10).pred for k in KS}
+
+
+def ours_fn(Xtr, ytr, Q, metric):
+    return lambda: KNearestNeighbor(10, metric).fit(Xtr, ytr).predict_many_k(Q, KS)
+
+
+def faiss_fn(Xtr, ytr, Q, metric):
+    import faiss
+
+    def run():
+        index = faiss.IndexFlatL2(Xtr.shape[1]) if metric == "l2" else \
+            faiss.IndexFlat(Xtr.shape[1], faiss.METRIC_L1)
+        index.add(Xtr.astype(np.float32))
+        dist, idx = index.search(Q.astype(np.float32), 10)
+        return votes(ytr, dist, idx)
+    return run
+
+
+def sklearn_fn(Xtr, ytr, Q, metric):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    def run():
+        m = "euclidean" if metric == "l2" else "manhattan"
+        clf = KNeighborsClassifier(n_neighbors=10, algorithm="brute", metric=m).fit(Xtr, ytr)
+        dist, idx = clf.kneighbors(Q)
+        return votes(ytr, dist, idx)
+    return run
+
+
+def scipy_fn(Xtr, ytr, Q, metric):
+    from scipy.spatial.distance import cdist
+
+    def run():
+        D = cdist(Q.astype(np.float64), Xtr.astype(np.float64), "cityblock")
+        part = np.argpartition(D, 9, axis=1)[:, :10]
+        d = np.take_along_axis(D, part, axis=1)
+        order = np.argsort(d, axis=1, kind="stable")
+        return votes(ytr, np.take_along_axis(d, order, 1), np.take_along_axis(part, order, 1))
+    return run
+
+
+def agreement(a: dict, b: dict) -> str:
+    return f"{100 * np.mean([np.mean(a[k] == b[k]) for k in KS]):.2f}%"
+
+
+def compare(title, makers, Xtr, ytr, Q, metric, repeats, rows, work_flop=None):
+    funcs = {name: make(Xtr, ytr, Q, metric) for name, make in makers.items()}
+    results = {name: f() for name, f in funcs.items()}          # warm-up + predictions
+    times = time_interleaved(funcs, repeats=repeats, warmup=False)
+    ours = median(times["ours"])
+    for name in funcs:
+        t = median(times[name])
+        extra = f"{work_flop / t / 1e9:.0f} GFLOP/s" if work_flop else ""
+        rows.append([title, name, fmt_s(t), ratio(t, ours), agreement(results[name], results["ours"]),
+                     len(times[name]), extra])
+    return times
+
+
+def gemm_ceiling(repeats):
+    rng = np.random.default_rng(0)
+    A = rng.random((1000, 3072), dtype=np.float32)
+    B = rng.random((10000, 3072), dtype=np.float32)
+    t = median(time_interleaved({"sgemm": lambda: A @ B.T}, repeats)["sgemm"])
+    return 2 * 1000 * 10000 * 3072 / t / 1e9
+
+
+def selection_cost(Xtr, Q, repeats):
+    """Top-10 selection on a real (1000, 50000) block of L2 keys vs the product that made it."""
+    from core._topk import padded_width, smallest_k
+    from core.distances import TrainSet
+    tr = TrainSet(Xtr, "l2")
+    V = np.full((len(Q), padded_width(tr.m)), np.inf, dtype=np.float32)
+    times = time_interleaved({
+        "keys (GEMM + norms)": lambda: tr.keys(Q, V),
+        "smallest_k (group minima)": lambda: smallest_k(V, tr.m, 10),
+        "np.argpartition + sort": lambda: np.sort(np.argpartition(V[:, :tr.m], 9, axis=1)[:, :10], axis=1),
+    }, repeats)
+    gemm = median(times["keys (GEMM + norms)"])
+    return [[name, fmt_s(median(t)), f"{100 * median(t) / gemm:.1f}%"] for name, t in times.items()]
+
+
+def single_query(Xtr, ytr, Q, repeats=21):
+    import faiss
+    knn = KNearestNeighbor(10).fit(Xtr, ytr)
+    index = faiss.IndexFlatL2(Xtr.shape[1])
+    index.add(Xtr.astype(np.float32))
+    q = Q[:1]
+    qf = q.astype(np.float32)
+    times = time_interleaved({"ours": lambda: knn.predict(q), "faiss": lambda: index.search(qf, 10)}, repeats)
+    return median(times["ours"]), median(times["faiss"])
+
+
+_CHILD = """
+import resource, sys, time, numpy as np
+sys.path.insert(0, {root!r})
+X = np.load({xpath!r}); y = np.load({ypath!r}); Q = np.load({qpath!r})
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+t = time.perf_counter()
+if {run}:
+    from core.knn import KNearestNeighbor
+    KNearestNeighbor(10).fit(X, y).predict_many_k(Q[:{n}], list(range(1, 11)))
+print(base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.perf_counter() - t)
+"""
+
+
+def peak_memory(Xtr, ytr, Q, n):
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {}
+        for name, arr in (("x", Xtr), ("y", ytr), ("q", Q)):
+            paths[name] = os.path.join(tmp, name + ".npy")
+            np.save(paths[name], arr)
+        out = subprocess.run([sys.executable, "-c", _CHILD.format(
+            root=str(ROOT), xpath=paths["x"], ypath=paths["y"], qpath=paths["q"], run=True, n=n)],
+            capture_output=True, text=True, check=True).stdout.split()
+    base_kb, peak_kb, secs = int(out[0]), int(out[1]), float(out[2])
+    return base_kb / 1024, peak_kb / 1024, secs
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--synthetic", action="store_true")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--full", action="store_true")
+    args = ap.parse_args()
+    from threadpoolctl import threadpool_info
+    blas = [f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} x{i.get('num_threads')}"
+            for i in threadpool_info() if i.get("user_api") == "blas"]
+    print(f"numpy {np.__version__}; BLAS: {blas}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')} "
+          f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE')}; cores={os.cpu_count()}")
+    print(f"load average at start: {os.getloadavg()}")
+    Xtr, ytr, Xte, yte, source = get_data(args.synthetic)
+    X50, y50 = augment_to_50000(Xtr, ytr)
+    print(f"data: {source}; train {Xtr.shape} / augmented {X50.shape}; queries from test {Xte.shape}\n")
+    rep = 3 if args.quick else 5
+    ceiling = gemm_ceiling(rep)
+    print(f"float32 GEMM ceiling (1000x3072 @ 3072x10000): {ceiling:.0f} GFLOP/s\n")
+
+    rows = []
+    Q = Xte[:1000]
+    l2 = {"ours": ours_fn, "faiss": faiss_fn, "sklearn": sklearn_fn}
+    compare("L2 1000x10000, k=1..10", l2, Xtr, ytr, Q, "l2", rep, rows, 2 * 1000 * 10000 * 3072)
+    compare("L2 1000x50000, k=1..10", l2, X50, y50, Q, "l2", 3, rows, 2 * 1000 * 50000 * 3072)
+    l1 = {"ours": ours_fn, "faiss": faiss_fn}
+    if not args.quick:
+        l1.update({"scipy cdist": scipy_fn, "sklearn": sklearn_fn})
+    compare("L1 500x10000, k=1..10", l1, Xtr, ytr, Xte[:500], "l1", 3, rows)
+    print_table(rows, ["task", "impl", "median", "vs ours", "agree w/ ours", "runs", "throughput"])
+
+    print()
+    print_table(selection_cost(X50, Q, 3), ["1000 x 50000 block, k=10", "median", "% of GEMM"])
+
+    cv_X, cv_y = Xtr, ytr
+    cv = time_interleaved({
+        "5 folds x 10 ks": lambda: cross_validate_knn(cv_X, cv_y, KS, folds=5),
+        "5 folds x 1 k": lambda: cross_validate_knn(cv_X, cv_y, [1], folds=5),
+    }, repeats=3)
+    many, one = median(cv["5 folds x 10 ks"]), median(cv["5 folds x 1 k"])
+    t_ours, t_faiss = single_query(X50, y50, Q)
+    print()
+    print_table([
+        ["CV on 10000 CIFAR train, 5 folds x 10 ks vs 1 k", f"{fmt_s(many)} vs {fmt_s(one)}", ratio(many, one), "<= 1.3x"],
+        ["single image vs 50000 (predict, k=10)", f"{fmt_s(t_ours)} (faiss search {fmt_s(t_faiss)})", "", "< 100 ms"],
+    ], ["task", "time", "ratio", "target"])
+
+    sizes = [1000] + ([10000] if args.full else [])
+    mem_rows = []
+    for n in sizes:
+        base, peak, secs = peak_memory(X50, y50, Xte, n)
+        mem_rows.append([f"{n} x 50000 L2, k=1..10", f"{base:.0f} MB", f"{peak:.0f} MB",
+                         f"{peak - base:.0f} MB", fmt_s(secs)])
+    print()
+    print_table(mem_rows, ["evaluation", "RSS with data loaded", "peak RSS", "kNN extra", "time"])
+    print(f"\nload average at end: {os.getloadavg()}")
+    print(json.dumps({"max_rss_parent_MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""Private helpers for the kNN code: fast k-smallest selection per row, and a 2-thread map.
+
+Nothing here is part of the public API; :mod:`core.distances` and :mod:`core.knn` use it.
+
+Selection trick (``smallest_k``)
+--------------------------------
+``np.argpartition`` on a whole ``(n, M)`` block costs about as much as a quarter of the
+matrix product that produced the block. We instead split each row into groups of
+``GROUP`` columns and take each group's minimum (one fast vectorised pass). The ``k + 1``
+smallest values of a row always lie inside the ``k + 1`` groups with the smallest
+minima, so only those ``(k + 1) * GROUP`` values need a real partition.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+__all__ = ["GROUP", "padded_width", "smallest_k", "executor", "N_WORKERS"]
+
+GROUP = 64
+N_WORKERS = max(1, min(2, os.cpu_count() or 1))
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def executor() -> ThreadPoolExecutor:
+    """The shared pool of ``N_WORKERS`` threads (created on first use, never at import)."""
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=N_WORKERS, thread_name_prefix="lcl-knn")
+        return _executor
+
+
+def padded_width(m: int) -> int:
+    """Row width of a key buffer for ``m`` columns: a multiple of ``GROUP``."""
+    return -(-m // GROUP) * GROUP
+
+
+def smallest_k(V: np.ndarray, m: int, k: int):
+    """The ``k`` smallest entries of each row of ``V[:, :m]``, plus the next value.
+
+    Parameters
+    ----------
+    V : (n, Mp) float32, C-contiguous, ``Mp = padded_width(m)``; the padding columns
+        ``m .. Mp-1`` must hold ``+inf``.
+    m : number of real columns.
+    k : 1 <= k <= m.
+
+    Returns
+    -------
+    idx : (n, k) int64 column indices, sorted by (value, index).
+    vals : (n, k) float32 values ``V[r, idx[r]]``, ascending.
+    nxt : (n,) float32, the (k+1)-th smallest value of the row (``+inf`` when ``k == m``).
+        Any column not in ``idx`` holds a value ``>= nxt``.
+    """
+    n, mp = V.shape
+    kk = min(k + 1, m)
+    groups = mp // GROUP
+    if groups > 2 * kk and m > 4 * GROUP:
+        mins = V.reshape(n, GROUP, groups).min(axis=1)
+        gsel = np.argpartition(mins, kk - 1, axis=1)[:, :kk]
+        cols = (gsel[:, :, None] + groups * np.arange(GROUP)).reshape(n, kk * GROUP)
+        cand = np.take_along_axis(V, cols, axis=1)
+    else:
+        cols = None
+        cand = V[:, :m]
+    if cand.shape[1] > kk:
+        part = np.argpartition(cand, kk - 1, axis=1)[:, :kk]
+    else:
+        part = np.broadcast_to(np.arange(cand.shape[1]), (n, cand.shape[1]))
+    vals = np.take_along_axis(cand, part, axis=1)
+    idx = part if cols is None else np.take_along_axis(cols, part, axis=1)
+    order = np.lexsort((idx, vals), axis=1)
+    vals = np.take_along_axis(vals, order, axis=1)
+    idx = np.take_along_axis(idx, order, axis=1).astype(np.int64, copy=False)
+    if kk > k:
+        nxt = vals[:, k].copy()
+    else:
+        nxt = np.full(n, np.inf, dtype=np.float32)
+    return idx[:, :k], vals[:, :k], nxt

@@ -1,0 +1,380 @@
+"""Distances between images: L1 (Manhattan) and L2 (Euclidean), computed block by block.
+
+Conventions: ``A`` is ``(N, D)`` and ``B`` is ``(M, D)``, both ``uint8`` pixels or floats
+(images ``(N, H, W, C)`` are flattened first, see :func:`core.preprocess.to_features`); the
+result is ``(N, M)`` ``float32`` with ``out[i, j] = d(A[i], B[j])``.
+
+* **L1** ``d1(a, b) = sum_i |a_i - b_i|`` -- the lecture's worked example has
+  ``d1 = 456``. For ``uint8`` inputs we use ``|a - b| = a + b - 2 min(a, b)``, so the work
+  is one ``np.minimum`` and one integer sum per tile; the result is exact. Two worker
+  threads share the training rows (NumPy releases the GIL inside ufuncs).
+* **L2** ``d2(a, b) = sqrt(sum_i (a_i - b_i)^2)`` via the "no loops" expansion
+  ``||a||^2 + ||b||^2 - 2 a.b``: one float32 matrix product per block. Rounding can make
+  the expansion slightly negative, so it is clipped to 0 before the square root, and
+  entries close to 0 (near-duplicates, where the expansion loses precision) are recomputed
+  directly, so identical images are at distance exactly 0.
+
+Memory stays bounded: rows of ``A`` are processed in blocks whose ``(rows, M)`` buffer is
+at most ``BLOCK_BYTES``; ``uint8`` training rows are converted to float32 a chunk at a time
+(never a float copy of the whole training set). :func:`iter_distance_blocks` yields the
+blocks without ever building the full ``(N, M)`` matrix.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from concurrent.futures import wait
+
+import numpy as np
+
+from core import _topk
+from core.progress import check_cancel, report
+from core.validation import check_array, check_choice
+
+__all__ = ["METRICS", "pairwise_distances", "iter_distance_blocks", "paired_distances", "distance",
+           "TrainSet"]
+
+METRICS = ("l2", "l1")
+BLOCK_BYTES = 64 * 2**20        # budget of one (rows, M) float32 block
+_CHUNK_BYTES = 8 * 2**20        # training rows converted to float32 at a time (L2)
+_L1_TILE = 32                   # training rows per L1 tile
+_L1_STEP = 4                    # test rows per L1 ufunc call (tile stays in L2 cache)
+_EPS32 = float(np.finfo(np.float32).eps) / 2
+REPAIR_FACTOR = 32.0            # recompute L2 entries with d^2 below this * tolerance
+
+
+def distance(a, b, metric: str = "l2") -> float:
+    """Distance between two single images or vectors (any equal shapes), exact in float64."""
+    a = np.asarray(a)
+    b = np.asarray(b)
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must have the same shape (got {a.shape} and {b.shape})")
+    return float(paired_distances(a.reshape(1, -1), b.reshape(1, -1), metric)[0])
+
+
+def paired_distances(A, B, metric: str = "l2") -> np.ndarray:
+    """Row-by-row distances ``d(A[i], B[i])`` computed directly (no expansion), float64.
+
+    Exact for ``uint8`` pixels. Used for the worked examples and to double-check the
+    fast path. ``A`` and ``B`` are ``(P, D)``; returns ``(P,)`` float64.
+    """
+    check_choice(metric, "metric", METRICS)
+    A = check_array(A, "A")
+    B = check_array(B, "B")
+    if A.shape != B.shape:
+        raise ValueError(f"A and B must have the same shape (got {A.shape} and {B.shape})")
+    rows = np.arange(A.shape[0])
+    out = paired_keys(A, rows, B, rows, metric)
+    return np.sqrt(out) if metric == "l2" else out
+
+
+def paired_keys(A, ai, B, bi, metric: str) -> np.ndarray:
+    """Direct ``d(A[ai[p]], B[bi[p]])`` for each pair p: squared for L2, float64.
+
+    Works a few rows at a time (gathering per chunk), so memory stays small; ``uint8``
+    pairs use exact integer arithmetic ((a-b)^2 <= 65025 fits uint16 lanes).
+    """
+    p, d = len(ai), A.shape[1]
+    out = np.empty(p, dtype=np.float64)
+    step = max(1, 2**17 // max(1, d))
+    integer = A.dtype == np.uint8 and B.dtype == np.uint8
+    for i in range(0, p, step):
+        a = A[ai[i:i + step]]
+        b = B[bi[i:i + step]]
+        if integer and metric == "l1":
+            diff = np.maximum(a, b)
+            diff -= np.minimum(a, b)
+            out[i:i + step] = diff.sum(axis=1, dtype=np.uint64)
+        elif integer:
+            diff = a.astype(np.int16)
+            diff -= b
+            np.abs(diff, out=diff)
+            sq = diff.view(np.uint16)
+            sq *= sq
+            out[i:i + step] = sq.sum(axis=1, dtype=np.uint64)
+        else:
+            diff = a.astype(np.float64) - b
+            if metric == "l1":
+                out[i:i + step] = np.abs(diff).sum(axis=1)
+            else:
+                out[i:i + step] = np.einsum("ij,ij->i", diff, diff)
+    return out
+
+
+class TrainSet:
+    """The right-hand operand ``B`` prepared once: norms, sums and error scales.
+
+    :class:`core.knn.KNearestNeighbor` builds one in ``fit`` so the squared norms of the
+    training images are computed once, not per query.
+    """
+
+    def __init__(self, B, metric: str = "l2", name: str = "B"):
+        check_choice(metric, "metric", METRICS)
+        B = check_array(B, name)
+        if B.dtype == np.bool_:
+            B = B.view(np.uint8)
+        self.metric = metric
+        self.X = np.ascontiguousarray(B)
+        self.m, self.d = B.shape
+        self.integer = B.dtype == np.uint8
+        if metric == "l2":
+            sq = _row_sq_norms(self.X)
+            self.sq_norms = sq
+            self.sq_norms32 = sq.astype(np.float32)
+            self.max_norm = float(np.sqrt(sq.max()))
+        else:
+            sums = _row_abs_sums(self.X)
+            self.sums = sums
+            self.max_sum = float(sums.max())
+
+    def tolerance(self, A: np.ndarray, a_stat: np.ndarray) -> np.ndarray:
+        """Per query row: a bound on the float32 rounding error of the fast keys.
+
+        Zero for L1 on ``uint8`` (exact integers). For L2 it scales like
+        ``eps * sqrt(D) * (||b||^2 + 2 ||a|| ||b||)`` with a safety factor of 8 (the
+        observed error on CIFAR-10 is ~2 eps sqrt(D) ||a|| ||b||).
+        """
+        if self.metric == "l1":
+            if self.integer and A.dtype == np.uint8:
+                return np.zeros(A.shape[0])
+            return 8 * _EPS32 * (math.log2(self.d) + 2) * (a_stat + self.max_sum)
+        a_norm = np.sqrt(a_stat)
+        return 8 * _EPS32 * (math.sqrt(self.d) + 2) * (self.max_norm ** 2 + 2 * a_norm * self.max_norm)
+
+    def query_stats(self, A: np.ndarray) -> np.ndarray:
+        """Squared norms (L2) or absolute sums (L1) of query rows, float64."""
+        return _row_sq_norms(A) if self.metric == "l2" else _row_abs_sums(A)
+
+    def keys(self, A: np.ndarray, out: np.ndarray, stop: threading.Event | None = None,
+             cancel=None) -> None:
+        """Fill ``out[:, :m]`` with ranking keys for query rows ``A``.
+
+        L2: ``||b||^2 - 2 a.b`` (the squared distance minus the row constant ``||a||^2``);
+        L1: the distance itself. ``out`` is ``(len(A), >= m)`` float32.
+        """
+        if self.metric == "l2":
+            _l2_keys(A, self, out, cancel)
+        else:
+            _l1_keys(A, self, out, stop, cancel)
+
+
+def _row_sq_norms(X: np.ndarray) -> np.ndarray:
+    out = np.empty(X.shape[0], dtype=np.float64)
+    step = max(1, 2**22 // max(1, X.shape[1]))
+    for i in range(0, X.shape[0], step):
+        x = X[i:i + step]
+        if x.dtype.kind in "ub":
+            x = x.astype(np.int64)
+            out[i:i + step] = np.einsum("ij,ij->i", x, x)
+        else:
+            x = x.astype(np.float64)
+            out[i:i + step] = np.einsum("ij,ij->i", x, x)
+    return out
+
+
+def _row_abs_sums(X: np.ndarray) -> np.ndarray:
+    if X.dtype.kind in "ub":
+        return X.sum(axis=1, dtype=np.int64).astype(np.float64)
+    return np.abs(X).sum(axis=1, dtype=np.float64)
+
+
+def _l2_keys(A: np.ndarray, tr: TrainSet, out: np.ndarray, cancel) -> None:
+    A32 = np.multiply(A, -2, dtype=np.float32)          # exact for uint8 and float32
+    X = tr.X
+    if X.dtype == np.float32:
+        chunk = max(256, tr.m // 4 + 1)
+        buf = None
+    else:
+        chunk = max(256, _CHUNK_BYTES // (4 * tr.d))
+        buf = np.empty((min(chunk, tr.m), tr.d), dtype=np.float32)
+    for j in range(0, tr.m, chunk):
+        check_cancel(cancel)
+        j2 = min(tr.m, j + chunk)
+        if buf is None:
+            Bc = X[j:j2]
+        else:
+            Bc = buf[:j2 - j]
+            np.copyto(Bc, X[j:j2], casting="unsafe")
+        block = out[:, j:j2]
+        np.matmul(A32, Bc.T, out=block)
+        block += tr.sq_norms32[j:j2]
+
+
+def _l1_keys(A: np.ndarray, tr: TrainSet, out: np.ndarray, stop, cancel) -> None:
+    if tr.integer and A.dtype == np.uint8:
+        dp = tr.d + (-tr.d) % 4
+        if dp // 4 > 256:
+            dp = -(-tr.d // 1024) * 1024
+        A16 = np.zeros((A.shape[0], dp), dtype=np.uint16)
+        A16[:, :tr.d] = A
+        a_sums = A.sum(axis=1, dtype=np.int64)
+        work, args = _l1_u8_cols, (A16, a_sums)
+    else:
+        work, args = _l1_float_cols, (np.asarray(A, dtype=np.float32),)
+    n_workers = _topk.N_WORKERS if tr.m >= 2 * _L1_TILE else 1
+    bounds = np.linspace(0, tr.m, n_workers + 1).astype(int)
+    bounds = [int(b) - int(b) % _L1_TILE if 0 < b < tr.m else int(b) for b in bounds]
+    stop = stop if stop is not None else threading.Event()
+    if n_workers == 1:
+        work(*args, tr, out, 0, tr.m, stop)
+        return
+    futures = [_topk.executor().submit(work, *args, tr, out, lo, hi, stop)
+               for lo, hi in zip(bounds[:-1], bounds[1:])]
+    try:
+        while True:
+            done, pending = wait(futures, timeout=0.05)
+            for f in done:
+                f.result()                       # re-raise a worker's error
+            if not pending:
+                break
+            if cancel is not None and cancel():
+                stop.set()
+                wait(futures)
+                check_cancel(cancel)
+    finally:
+        if any(not f.done() for f in futures):
+            stop.set()
+            wait(futures)
+
+
+_M16 = np.uint64(0x0000FFFF0000FFFF)
+_M32 = np.uint64(0xFFFFFFFF)
+
+
+def _l1_u8_cols(A16, a_sums, tr: TrainSet, out, lo: int, hi: int, stop) -> None:
+    """Exact uint8 L1 for training rows ``lo:hi``: ``sum a + sum b - 2 sum min(a, b)``.
+
+    ``min(a, b)`` is computed in uint16 lanes; viewed as uint64, each word holds four
+    16-bit lanes, so summing up to 256 words cannot overflow a lane (256 * 255 < 2**16).
+    """
+    n, dp = A16.shape
+    words = dp // 4
+    per = min(words, 256)
+    B16 = np.zeros((_L1_TILE, dp), dtype=np.uint16)
+    tmp = np.empty((_L1_STEP, _L1_TILE, dp), dtype=np.uint16)
+    tmp64 = tmp.view(np.uint64).reshape(_L1_STEP, _L1_TILE, words // per, per)
+    S = np.empty((n, _L1_TILE, words // per), dtype=np.uint64)
+    b_sums = tr.sums.astype(np.int64)
+    for j in range(lo, hi, _L1_TILE):
+        if stop.is_set():
+            return
+        m = min(hi, j + _L1_TILE) - j
+        B16[:m, :tr.d] = tr.X[j:j + m]
+        for i in range(0, n, _L1_STEP):
+            q = min(n, i + _L1_STEP) - i
+            np.minimum(A16[i:i + q, None, :], B16[None, :m, :], out=tmp[:q, :m])
+            np.add.reduce(tmp64[:q, :m], axis=3, out=S[i:i + q, :m])
+        s = S[:, :m]
+        s = (s & _M16) + ((s >> np.uint64(16)) & _M16)
+        s = (s & _M32) + (s >> np.uint64(32))
+        smin = s.sum(axis=2).astype(np.int64)
+        out[:, j:j + m] = a_sums[:, None] + b_sums[j:j + m] - 2 * smin
+
+
+def _l1_float_cols(A32, tr: TrainSet, out, lo: int, hi: int, stop) -> None:
+    n, d = A32.shape
+    step = 2
+    Bt = np.empty((_L1_TILE, d), dtype=np.float32)
+    tmp = np.empty((step, _L1_TILE, d), dtype=np.float32)
+    for j in range(lo, hi, _L1_TILE):
+        if stop.is_set():
+            return
+        m = min(hi, j + _L1_TILE) - j
+        np.copyto(Bt[:m], tr.X[j:j + m], casting="unsafe")
+        for i in range(0, n, step):
+            q = min(n, i + step) - i
+            t = tmp[:q, :m]
+            np.subtract(A32[i:i + q, None, :], Bt[None, :m], out=t)
+            np.abs(t, out=t)
+            np.add.reduce(t, axis=2, out=out[i:i + q, j:j + m])
+
+
+def _check_pair(A, B, metric: str):
+    check_choice(metric, "metric", METRICS)
+    A = check_array(A, "A")
+    B = check_array(B, "B")
+    if A.shape[1] != B.shape[1]:
+        raise ValueError(f"A and B must have the same number of features "
+                         f"(A has D={A.shape[1]}, B has D={B.shape[1]})")
+    if A.dtype == np.bool_:
+        A = A.view(np.uint8)
+    return A, B
+
+
+def block_rows(metric: str, m: int, d: int) -> int:
+    """Query rows per block: the ``(rows, M)`` buffer fits ``BLOCK_BYTES`` and, for L1, one
+    block is roughly a tenth of a second of work (so cancel stays responsive)."""
+    rows = BLOCK_BYTES // (4 * _topk.padded_width(m))
+    if metric == "l1":
+        rows = min(rows, max(_L1_STEP, int(1.5e9 // max(1, m * d))))
+    return int(max(1, min(rows, 1024)))
+
+
+def iter_distance_blocks(A, B, metric: str = "l2", *, train: TrainSet | None = None,
+                         rows: int | None = None, squared: bool = False,
+                         progress=None, cancel=None):
+    """Yield ``(start, block)`` with ``block = distances(A[start:start+len(block)], B)``.
+
+    The ``(rows, M)`` float32 ``block`` is a reused buffer: copy it if you keep it. Pass a
+    prepared ``train=TrainSet(B, metric)`` to reuse norms across calls (then ``B`` may be
+    None). ``squared=True`` yields squared L2 distances.
+    """
+    if train is None:
+        A, B = _check_pair(A, B, metric)
+        train = TrainSet(B, metric)
+    else:
+        A, _ = _check_pair(A, train.X[:1], train.metric)
+    metric = train.metric
+    n, m = A.shape[0], train.m
+    rows = rows or block_rows(metric, m, train.d)
+    buf = np.empty((min(rows, n), m), dtype=np.float32)
+    for start in range(0, n, rows):
+        check_cancel(cancel)
+        Ab = A[start:start + rows]
+        V = buf[:Ab.shape[0]]
+        train.keys(Ab, V, cancel=cancel)
+        if metric == "l2":
+            _finish_l2(Ab, train, V, squared)
+        yield start, V
+        report(progress, min(n, start + rows), n, f"distances: {min(n, start + rows)}/{n} rows")
+
+
+def _finish_l2(Ab: np.ndarray, tr: TrainSet, V: np.ndarray, squared: bool) -> None:
+    """Turn keys ``||b||^2 - 2a.b`` into distances, repairing near-zero entries exactly."""
+    a2 = tr.query_stats(Ab)
+    V += a2.astype(np.float32)[:, None]
+    limit = (REPAIR_FACTOR * tr.tolerance(Ab, a2)).astype(np.float32)
+    r, c = np.nonzero(V <= limit[:, None])
+    if r.size:
+        V[r, c] = paired_keys(Ab, r, tr.X, c, "l2")
+    np.maximum(V, 0, out=V)
+    if not squared:
+        np.sqrt(V, out=V)
+
+
+def pairwise_distances(A, B, metric: str = "l2", *, progress=None, cancel=None) -> np.ndarray:
+    """All distances between the rows of ``A`` and the rows of ``B``.
+
+    Parameters
+    ----------
+    A : (N, D) array, uint8 pixels or floats.
+    B : (M, D) array, same D.
+    metric : ``"l2"`` (Euclidean) or ``"l1"`` (Manhattan).
+    progress, cancel : see :mod:`core.progress`; checked between blocks of rows.
+
+    Returns
+    -------
+    (N, M) float32, ``out[i, j] = d(A[i], B[j])``.
+
+    Raises
+    ------
+    ValueError
+        unknown metric, non-2-D input, different feature counts, NaN/inf values.
+    """
+    A, B = _check_pair(A, B, metric)
+    train = TrainSet(B, metric)
+    out = np.empty((A.shape[0], B.shape[0]), dtype=np.float32)
+    for start, block in iter_distance_blocks(A, None, metric, train=train,
+                                             progress=progress, cancel=cancel):
+        out[start:start + block.shape[0]] = block
+    return out

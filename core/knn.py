@@ -1,0 +1,260 @@
+"""k-nearest-neighbour classifier: ``fit`` memorises, ``predict`` votes among the k closest.
+
+Conventions: training and query images are ``(N, D)`` features or ``(N, H, W, C)``
+images (flattened here; ``uint8`` is kept as ``uint8``); labels are ``(N,)`` int64 class
+indices ``0 .. C-1``; distances are ``float32``, neighbour indices ``int64``.
+
+How a query block is answered (see :mod:`core.distances`):
+
+1. one matrix product gives a ranking key for every (query, training image) pair of a
+   block of queries (L2: ``||b||^2 - 2 a.b``, which orders neighbours like the squared
+   distance; L1: the distance itself), never the full ``(N_test, N_train)`` matrix;
+2. the k smallest keys of each row are selected (``core._topk.smallest_k``);
+3. float32 rounding is accounted for: when two of the k keys, or the k-th and the next
+   one, are closer than the rounding bound (or the nearest is a near-duplicate), that row
+   is recomputed directly in float64, so the order is exact for ``uint8`` images and ties
+   go to the lower training index.
+
+Tie rule for the vote: see :data:`TIE_RULE`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from core import _topk
+from core.distances import METRICS, REPAIR_FACTOR, TrainSet, block_rows, paired_keys
+from core.metrics import accuracy
+from core.progress import check_cancel, report
+from core.validation import NotFittedError, check_array, check_choice, check_k, check_X_y
+
+__all__ = ["TIE_RULE", "VoteResult", "vote", "KNearestNeighbor"]
+
+TIE_RULE = ("Majority vote among the k nearest neighbours. If several classes share the "
+            "highest count, the tied class whose nearest member is closest wins (at equal "
+            "distance, the neighbour with the lower training index counts as closer). "
+            "With k = 1 there is never a tie.")
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    """Outcome of a vote: ``pred`` (N,) int64, ``tally`` (N, C) int64 votes per class,
+    ``tied`` (N,) bool -- True where several classes had the top count and
+    :data:`TIE_RULE` decided."""
+
+    pred: np.ndarray
+    tally: np.ndarray
+    tied: np.ndarray
+
+
+def vote(neighbor_labels, neighbor_dist, n_classes: int | None = None) -> VoteResult:
+    """Majority vote with the documented tie rule (:data:`TIE_RULE`).
+
+    Parameters
+    ----------
+    neighbor_labels : (N, k) int, the class of each neighbour.
+    neighbor_dist : (N, k) float, its distance (any order; sorted stably here).
+    n_classes : number of classes C (default: largest label + 1).
+    """
+    labels = np.asarray(neighbor_labels)
+    dist = np.asarray(neighbor_dist)
+    if labels.ndim != 2 or labels.shape != dist.shape:
+        raise ValueError(f"neighbor_labels and neighbor_dist must be 2-D with the same shape "
+                         f"(got {labels.shape} and {dist.shape})")
+    if not np.issubdtype(labels.dtype, np.integer) or (labels.size and labels.min() < 0):
+        raise ValueError("neighbor_labels must hold class indices >= 0")
+    n, k = labels.shape
+    c = int(labels.max()) + 1 if n_classes is None else int(n_classes)
+    if labels.size and labels.max() >= c:
+        raise ValueError(f"neighbor_labels must be < n_classes={c} (got {int(labels.max())})")
+    order = np.argsort(dist, axis=1, kind="stable")
+    labels = np.take_along_axis(labels.astype(np.int64), order, axis=1)
+    rows = np.repeat(np.arange(n, dtype=np.int64), k)
+    tally = np.bincount(rows * c + labels.ravel(), minlength=n * c).reshape(n, c)
+    is_top = tally == tally.max(axis=1, keepdims=True)
+    tied = is_top.sum(axis=1) > 1
+    first = np.take_along_axis(is_top, labels, axis=1).argmax(axis=1)
+    pred = labels[np.arange(n), first]
+    return VoteResult(pred=pred, tally=tally, tied=tied)
+
+
+class KNearestNeighbor:
+    """The lecture's kNN classifier.
+
+    Parameters
+    ----------
+    k : int, neighbours that vote (1 <= k <= number of training images).
+    metric : ``"l2"`` (Euclidean) or ``"l1"`` (Manhattan).
+
+    Attributes (after ``fit``)
+    --------------------------
+    X_ : (N, D) training features (``uint8`` kept as ``uint8``).
+    y_ : (N,) int64 labels.  classes_ : labels present.  n_classes_ : largest label + 1.
+    n_train_ : N.  n_features_ : D.
+    """
+
+    def __init__(self, k: int = 1, metric: str = "l2"):
+        self.k = k
+        self.metric = metric
+
+    def get_params(self) -> dict:
+        return {"k": self.k, "metric": self.metric}
+
+    def set_params(self, **params) -> "KNearestNeighbor":
+        for key, value in params.items():
+            if key not in ("k", "metric"):
+                raise ValueError(f"unknown parameter {key!r} for KNearestNeighbor (use k, metric)")
+            setattr(self, key, value)
+        return self
+
+    # -- training ---------------------------------------------------------------------
+    def fit(self, X, y) -> "KNearestNeighbor":
+        """Memorise the training set (and its squared norms). Returns ``self``."""
+        check_choice(self.metric, "metric", METRICS)
+        X = _as_features(X, "X")
+        X, y = check_X_y(X, y)
+        self.X_ = np.ascontiguousarray(X)
+        self.y_ = y
+        self.classes_ = np.unique(y)
+        self.n_classes_ = int(y.max()) + 1
+        self.n_train_, self.n_features_ = X.shape
+        self._train = TrainSet(self.X_, self.metric, name="X")
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "X_"):
+            raise NotFittedError("This KNearestNeighbor is not fitted yet; call fit(X, y) first")
+
+    def _train_set(self) -> TrainSet:
+        check_choice(self.metric, "metric", METRICS)
+        if self._train.metric != self.metric:
+            self._train = TrainSet(self.X_, self.metric, name="X")
+        return self._train
+
+    def _check_query(self, X) -> np.ndarray:
+        X = _as_features(X, "X")
+        if X.shape[1] != self.n_features_:
+            raise ValueError(f"X has {X.shape[1]} features per image, but the classifier was "
+                             f"fitted with {self.n_features_}")
+        return X
+
+    # -- neighbours -------------------------------------------------------------------
+    def kneighbors(self, X, k: int | None = None, *, progress=None, cancel=None):
+        """The k nearest training images of each query.
+
+        Returns
+        -------
+        dist : (N, k) float32, ascending along each row.
+        idx : (N, k) int64 training indices; equal distances are ordered by index.
+        """
+        self._check_fitted()
+        k = check_k(self.k if k is None else k, self.n_train_)
+        A = self._check_query(X)
+        tr = self._train_set()
+        n, m = A.shape[0], tr.m
+        rows = block_rows(tr.metric, m, tr.d)
+        buf = np.full((min(rows, n), _topk.padded_width(m)), np.inf, dtype=np.float32)
+        dist = np.empty((n, k), dtype=np.float32)
+        idx = np.empty((n, k), dtype=np.int64)
+        for start in range(0, n, rows):
+            check_cancel(cancel)
+            Ab = A[start:start + rows]
+            V = buf[:Ab.shape[0]]
+            tr.keys(Ab, V, cancel=cancel)
+            dist[start:start + rows], idx[start:start + rows] = _select(Ab, tr, V, k)
+            done = min(n, start + rows)
+            report(progress, done, n, f"nearest neighbours: {done}/{n} images")
+        return dist, idx
+
+    def vote(self, neighbor_labels, neighbor_dist) -> VoteResult:
+        """:func:`vote` with this classifier's number of classes."""
+        self._check_fitted()
+        return vote(neighbor_labels, neighbor_dist, self.n_classes_)
+
+    def predict(self, X, k: int | None = None, *, progress=None, cancel=None) -> np.ndarray:
+        """Predicted class of each query, (N,) int64."""
+        k = self.k if k is None else k
+        return self.predict_many_k(X, [k], progress=progress, cancel=cancel)[k]
+
+    def predict_many_k(self, X, ks, *, progress=None, cancel=None) -> dict:
+        """Predictions for several k from ONE neighbour search with ``max(ks)``.
+
+        Returns ``{k: (N,) int64}``. The k nearest are a prefix of the ``max(ks)`` nearest,
+        so this equals calling :meth:`predict` once per k.
+        """
+        self._check_fitted()
+        ks = _check_ks(ks, self.n_train_)
+        dist, idx = self.kneighbors(X, max(ks), progress=progress, cancel=cancel)
+        return self.predict_from_neighbors(dist, idx, ks)
+
+    def predict_from_neighbors(self, dist, idx, ks) -> dict:
+        """Vote for each k in ``ks`` from an existing ``kneighbors`` result."""
+        self._check_fitted()
+        labels = self.y_[idx]
+        return {k: vote(labels[:, :k], dist[:, :k], self.n_classes_).pred for k in ks}
+
+    def score(self, X, y, k: int | None = None, *, progress=None, cancel=None) -> float:
+        """Accuracy of :meth:`predict` on ``(X, y)``."""
+        return accuracy(y, self.predict(X, k, progress=progress, cancel=cancel))
+
+
+def _as_features(X, name: str) -> np.ndarray:
+    X = np.asarray(X)
+    if X.ndim > 2:
+        X = X.reshape(X.shape[0], -1)
+    X = check_array(X, name)
+    return X.view(np.uint8) if X.dtype == np.bool_ else X
+
+
+def _check_ks(ks, n_train: int) -> list[int]:
+    ks = [ks] if np.isscalar(ks) else list(ks)
+    if not ks:
+        raise ValueError("ks must contain at least one k (got an empty list)")
+    return [check_k(k, n_train, "k") for k in ks]
+
+
+def _select(Ab: np.ndarray, tr: TrainSet, V: np.ndarray, k: int):
+    """Top-k of one block of keys, re-measuring directly wherever rounding could matter.
+
+    Keys within ``2 * tol`` of each other (tol = the float32 rounding bound of
+    :meth:`TrainSet.tolerance`) might be in the wrong order, so they are recomputed
+    exactly and the row is re-sorted. If the k-th and the (k+1)-th key are that close,
+    every training image whose key is within reach is re-measured instead. Near-zero L2
+    distances are always re-measured (the expansion loses precision there).
+    """
+    m, metric = tr.m, tr.metric
+    idx, vals, nxt = _topk.smallest_k(V, m, k)
+    stat = tr.query_stats(Ab)
+    tol = tr.tolerance(Ab, stat)
+    v = vals.astype(np.float64)
+    close = np.diff(v, axis=1) <= 2 * tol[:, None]
+    unsure = np.zeros(v.shape, dtype=bool)
+    unsure[:, 1:] |= close
+    unsure[:, :-1] |= close
+    val = v + stat[:, None] if metric == "l2" else v
+    if metric == "l2":
+        unsure |= val <= REPAIR_FACTOR * tol[:, None]
+    edge = np.flatnonzero(nxt.astype(np.float64) - v[:, -1] <= 2 * tol)
+    er, ec = np.nonzero(V[edge, :m] <= (v[edge, -1] + 2 * tol[edge])[:, None])
+    er = edge[er]
+    unsure[edge] = False
+    ur, uk = np.nonzero(unsure)
+    exact = paired_keys(Ab, np.concatenate([er, ur]), tr.X,
+                        np.concatenate([ec, idx[ur, uk]]), metric)
+    if ur.size:
+        val[ur, uk] = exact[er.size:]
+        rows = np.unique(ur)
+        order = np.lexsort((idx[rows], val[rows]), axis=1)
+        idx[rows] = np.take_along_axis(idx[rows], order, axis=1)
+        val[rows] = np.take_along_axis(val[rows], order, axis=1)
+    if edge.size:
+        ex = exact[:er.size]
+        order = np.lexsort((ec, ex, er))
+        er, ec, ex = er[order], ec[order], ex[order]
+        pos = np.searchsorted(er, edge)[:, None] + np.arange(k)
+        idx[edge] = ec[pos]
+        val[edge] = ex[pos]
+    if metric == "l2":
+        val = np.sqrt(np.maximum(val, 0))
+    return val.astype(np.float32), idx

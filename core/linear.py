@@ -1,0 +1,509 @@
+"""The linear classifier ``f(x) = W x + b`` trained by minibatch SGD on the hinge or softmax loss.
+
+Conventions
+-----------
+* ``X`` is ``(N, D)`` float32 (see :mod:`core.preprocess`), ``y`` holds class labels (``classes_``).
+* ``W_`` is ``(C, D)`` float32 -- row ``c`` is class ``c``'s template, like scikit-learn's ``coef_``
+  (CS231n stores the transpose ``(D, C)``) -- and ``b_`` is ``(C,)`` float32; ``scores = X @ W.T + b``.
+* Full loss ``L = mean data loss + reg * R(W)``, ``R = sum W**2`` (L2, gradient ``2W``, no 1/2) or
+  ``sum |W|`` (L1); the bias is not regularized. Losses live in :mod:`core.losses`, penalties in
+  :mod:`core.regularization`; this module only puts them together:
+  ``dW = dscores.T @ X + reg * dR`` and ``db = dscores.sum(0)``.
+* Initialisation: ``W = init_scale * rng.standard_normal((C, D))``, ``b = 0``.
+* SGD: every epoch draws one permutation of the examples from the model's generator and walks it in
+  batches of ``batch_size`` (the last batch may be smaller); optional classical momentum
+  ``v = momentum * v - learning_rate * grad; W += v``. Everything runs in float32.
+* Follows the scikit-learn estimator contract: ``__init__`` only stores the keyword-only
+  hyperparameters, ``fit`` validates them, learned state ends in ``_``. ``n_iter_`` counts SGD
+  iterations (minibatch updates), as in the lecture -- scikit-learn's ``SGDClassifier`` counts epochs.
+* The hyperparameter is called ``loss`` (as in scikit-learn), so the method that evaluates the full loss
+  is :meth:`LinearClassifier.compute_loss`.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import numbers
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from core.losses import LOSSES, data_loss, softmax_probabilities
+from core.preprocess import template_images, template_images_shared
+from core.progress import check_cancel, report
+from core.regularization import penalty as penalty_fn
+from core.validation import (NotFittedError, check_array, check_choice, check_in_range, check_labels,
+                             check_positive, check_random_state)
+
+__all__ = ["LinearClassifier", "LossParts", "StepResult", "Record", "TrainingDiverged", "EVAL_CAP",
+           "limit_blas_threads"]
+
+EVAL_CAP = 10_000
+"""Train accuracy at epoch ends is measured on at most this many (evenly spaced) training examples."""
+
+_PARAMS = ("loss", "penalty", "reg", "learning_rate", "batch_size", "init_scale", "delta", "momentum",
+           "random_state")
+_EXPLODE = 1e6  # a loss this many times the first loss (and > 1e6) counts as diverged
+
+
+_controller = []  # lazily created threadpoolctl controller (finding the BLAS libraries once costs ~1 ms)
+
+
+def limit_blas_threads(n=1):
+    """Context manager limiting BLAS to ``n`` threads while SGD runs (a no-op without threadpoolctl).
+
+    A minibatch matmul (200 x 3072 by 3072 x 10) is too small to gain from a second thread, and on a
+    busy 2-core machine OpenBLAS threads waiting for each other made SGD 4-6x slower; one thread also
+    leaves the other core to the GUI.
+    """
+    try:
+        if not _controller:
+            from threadpoolctl import ThreadpoolController
+            _controller.append(ThreadpoolController())
+        return _controller[0].limit(limits=n, user_api="blas")
+    except Exception:  # noqa: BLE001 - threadpoolctl missing or failing: run with the default threads
+        return contextlib.nullcontext()
+
+
+class LossParts(NamedTuple):
+    """Full loss at the current (or given) weights: ``total = data + reg``; ``reg`` is ``reg * R(W)``.
+
+    ``dW`` is ``(C, D)`` and ``db`` is ``(C,)``, the gradients of ``total``."""
+
+    data: float
+    reg: float
+    total: float
+    dW: np.ndarray
+    db: np.ndarray
+
+
+class StepResult(NamedTuple):
+    """What one SGD iteration measured, *before* its update (losses and accuracy on that minibatch)."""
+
+    data_loss: float
+    reg_loss: float
+    total_loss: float
+    batch_accuracy: float
+
+
+@dataclass(frozen=True)
+class Record:
+    """One line of training history (also exported as :class:`core.training.Record`).
+
+    Attributes
+    ----------
+    iteration : int      -- SGD updates done so far, this one included (1-based)
+    epoch : int          -- the pass over the training set this iteration belongs to (1-based)
+    data_loss, reg_loss, total_loss : float -- on this minibatch, before the update; ``reg_loss = reg * R(W)``
+    batch_accuracy : float
+    train_accuracy, val_accuracy : float or None -- measured after the update, only at epoch ends
+    epoch_end : bool     -- True on the last iteration of an epoch
+    """
+
+    iteration: int
+    epoch: int
+    data_loss: float
+    reg_loss: float
+    total_loss: float
+    batch_accuracy: float
+    train_accuracy: float | None = None
+    val_accuracy: float | None = None
+    epoch_end: bool = False
+
+
+class TrainingDiverged(ValueError):
+    """SGD produced an inf/NaN (or exploding) loss or weights; the last finite ``W_``/``b_`` were restored.
+
+    Attributes ``iteration`` and ``learning_rate`` say where and with what it happened."""
+
+    def __init__(self, message, iteration, learning_rate):
+        super().__init__(message)
+        self.iteration = iteration
+        self.learning_rate = learning_rate
+
+
+class LinearClassifier:
+    """Linear classifier ``scores = X @ W.T + b`` trained with minibatch SGD.
+
+    Parameters (keyword-only, stored unchanged; validated in :meth:`fit`)
+    ----------
+    loss : {"softmax", "hinge", "ova_hinge"}
+    penalty : {"l2", "l1", "none", None}
+    reg : float >= 0            -- lambda, the regularization strength
+    learning_rate : float > 0
+    batch_size : int >= 1       -- clipped to N when larger
+    init_scale : float >= 0     -- standard deviation of the initial weights
+    delta : float >= 0          -- hinge margin
+    momentum : float in [0, 1)  -- 0 is plain SGD
+    random_state : None, int or numpy Generator -- initial W and the minibatch order
+
+    Attributes
+    ----------
+    W_ : ndarray (C, D) float32
+    b_ : ndarray (C,) float32
+    classes_ : ndarray (C,)
+    n_features_in_ : int
+    history_ : list of Record
+    n_iter_ : int  -- SGD iterations done
+    """
+
+    def __init__(self, *, loss="softmax", penalty="l2", reg=1e-4, learning_rate=1e-2, batch_size=200,
+                 init_scale=1e-3, delta=1.0, momentum=0.0, random_state=None):
+        self.loss = loss
+        self.penalty = penalty
+        self.reg = reg
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.init_scale = init_scale
+        self.delta = delta
+        self.momentum = momentum
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ parameters
+    def get_params(self, deep=True):
+        """Hyperparameters as a dict (scikit-learn contract)."""
+        return {name: getattr(self, name) for name in _PARAMS}
+
+    def set_params(self, **params):
+        """Set hyperparameters by name; unknown names raise ``ValueError``. Returns ``self``.
+
+        Values are validated when training next uses them (``fit``, ``sgd_step``)."""
+        for name in params:
+            if name not in _PARAMS:
+                raise ValueError(f"invalid parameter {name!r} for LinearClassifier; "
+                                 f"valid parameters are {', '.join(_PARAMS)}")
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    def validated_params(self):
+        """Check every hyperparameter; return them as a dict of clean values.
+
+        Raises
+        ------
+        ValueError, TypeError
+            Naming the parameter, the rule and the value (e.g. ``learning_rate must be a finite number > 0
+            (got learning_rate=-0.1)``).
+        """
+        check_choice(self.loss, "loss", tuple(LOSSES))
+        pen = "none" if self.penalty is None else self.penalty
+        check_choice(pen, "penalty", ("l2", "l1", "none"))
+        bs = self.batch_size
+        if isinstance(bs, bool) or not isinstance(bs, numbers.Integral):
+            raise TypeError(f"batch_size must be an integer (got batch_size={bs!r})")
+        if bs < 1:
+            raise ValueError(f"batch_size must be >= 1 (got batch_size={bs!r})")
+        mom = check_in_range(self.momentum, "momentum", 0.0, 1.0)
+        if mom >= 1.0:
+            raise ValueError(f"momentum must be >= 0 and < 1 (got momentum={self.momentum!r})")
+        check_random_state(self.random_state)
+        return {
+            "loss": self.loss,
+            "penalty": pen,
+            "reg": check_positive(self.reg, "reg", strict=False),
+            "learning_rate": check_positive(self.learning_rate, "learning_rate"),
+            "batch_size": int(bs),
+            "init_scale": check_positive(self.init_scale, "init_scale", strict=False),
+            "delta": check_positive(self.delta, "delta", strict=False),
+            "momentum": mom,
+        }
+
+    # ------------------------------------------------------------------ set-up
+    def init_params(self, n_features, n_classes, rng=None):
+        """(Re)initialise ``W_ = init_scale * N(0, 1)``, ``b_ = 0`` and the training state. Returns ``self``.
+
+        Parameters
+        ----------
+        n_features : int (D)
+        n_classes : int (C >= 2); ``classes_`` becomes ``arange(C)`` unless set by ``fit``
+        rng : None, int or Generator -- defaults to ``random_state``; later minibatch permutations
+            continue from the same generator.
+        """
+        hp = self.validated_params()
+        d = check_in_range(n_features, "n_features", 1, 10**9, integer=True)
+        c = check_in_range(n_classes, "n_classes", 2, 10**6, integer=True)
+        self._rng = check_random_state(self.random_state if rng is None else rng)
+        self.W_ = (hp["init_scale"] * self._rng.standard_normal((c, d))).astype(np.float32)
+        self.b_ = np.zeros(c, dtype=np.float32)
+        self.classes_ = np.arange(c)
+        self.n_features_in_ = d
+        self.history_ = []
+        self.n_iter_ = 0
+        self.reset_optimizer()
+        return self
+
+    def reset_optimizer(self):
+        """Forget the momentum velocity and the divergence reference (keeps ``W_``/``b_``)."""
+        self._vW = np.zeros_like(self.W_)
+        self._vb = np.zeros_like(self.b_)
+        self._dW = np.empty_like(self.W_)
+        self._snap_W = self.W_.copy()
+        self._snap_b = self.b_.copy()
+        self._first_loss = None
+
+    def _check_fitted(self):
+        if not hasattr(self, "W_"):
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet: "
+                                 "call fit(X, y) (or train it) before using it to predict")
+
+    def _check_X(self, X, name="X"):
+        X = check_array(X, name)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"{name} has {X.shape[1]} features but the classifier expects "
+                             f"{self.n_features_in_} (got shape {X.shape})")
+        return X
+
+    def _encode(self, y, name="y"):
+        """Labels -> row indices into ``classes_``."""
+        y = np.asarray(y)
+        idx = np.searchsorted(self.classes_, y)
+        idx = np.clip(idx, 0, len(self.classes_) - 1)
+        bad = self.classes_[idx] != y
+        if bad.any():
+            raise ValueError(f"{name} contains labels the classifier does not know: "
+                             f"{np.unique(y[bad])[:10].tolist()} (classes are {self.classes_.tolist()})")
+        return idx.astype(np.int64)
+
+    # ------------------------------------------------------------------ training
+    def fit(self, X, y, epochs=10, X_val=None, y_val=None, *, classes=None, progress=None, cancel=None):
+        """Initialise from ``random_state`` and train for ``epochs`` passes of minibatch SGD.
+
+        Parameters
+        ----------
+        X : array (N, D), finite
+        y : int array (N,)
+        epochs : int >= 0
+        X_val, y_val : optional validation set, accuracy recorded at every epoch end
+        classes : optional array of all class labels (default ``np.unique(y)``; give it when a class may
+            be missing from ``y``)
+        progress, cancel : hooks (see :mod:`core.progress`); ``cancel`` raises ``Cancelled`` (the model
+            keeps the weights reached so far)
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            Bad hyperparameter, NaN/inf in ``X``, fewer than two classes, mismatched lengths;
+            :class:`TrainingDiverged` when the loss becomes inf/NaN (the last finite weights are kept).
+        """
+        self.validated_params()
+        X, y = _check_X_y(X, y)
+        epochs = check_in_range(epochs, "epochs", 0, 10**6, integer=True)
+        cls = np.unique(y) if classes is None else np.unique(check_labels(classes, "classes"))
+        if cls.size < 2:
+            raise ValueError(f"y must contain at least 2 classes to train a classifier (got {cls.size}: "
+                             f"{cls.tolist()})")
+        self.init_params(X.shape[1], cls.size)
+        self.classes_ = cls
+        yi = self._encode(y)
+        val = None
+        if X_val is not None or y_val is not None:
+            if X_val is None or y_val is None:
+                raise ValueError("X_val and y_val must be given together")
+            Xv, yv = _check_X_y(X_val, y_val, "X_val", "y_val")
+            val = (self._check_X(Xv, "X_val"), self._encode(yv, "y_val"))
+        with limit_blas_threads():
+            self._run_epochs(X, yi, epochs, val, progress=progress, cancel=cancel)
+        return self
+
+    def partial_fit(self, X, y, *, classes=None):
+        """One more epoch of SGD on ``(X, y)`` (initialising first if not fitted). Returns ``self``."""
+        X, y = _check_X_y(X, y)
+        if not hasattr(self, "W_"):
+            cls = np.unique(y) if classes is None else np.unique(check_labels(classes, "classes"))
+            if cls.size < 2:
+                raise ValueError(f"classes must hold at least 2 classes (got {cls.tolist()}); pass "
+                                 "classes=... on the first partial_fit call")
+            self.init_params(X.shape[1], cls.size)
+            self.classes_ = cls
+        X = self._check_X(X)
+        with limit_blas_threads():
+            self._run_epochs(X, self._encode(y), 1, None)
+        return self
+
+    def _run_epochs(self, X, yi, epochs, val, *, progress=None, cancel=None):
+        n = X.shape[0]
+        eval_idx = _eval_subset(n)
+        bs = min(self.validated_params()["batch_size"], n)
+        buf = np.empty((bs, X.shape[1]), dtype=np.float32)
+        epoch0 = (self.history_[-1].epoch if self.history_ else 0)
+        for e in range(epochs):
+            perm = self._rng.permutation(n)
+            for start in range(0, n, bs):
+                check_cancel(cancel)
+                idx = perm[start:start + bs]
+                xb = buf[:idx.size]
+                np.take(X, idx, axis=0, out=xb, mode="clip")
+                r = self.sgd_step(xb, yi[idx])
+                end = start + bs >= n
+                tr = va = None
+                if end:
+                    tr = self._accuracy_idx(X[eval_idx], yi[eval_idx])
+                    va = None if val is None else self._accuracy_idx(*val)
+                self.history_.append(Record(self.n_iter_, epoch0 + e + 1, r.data_loss, r.reg_loss,
+                                            r.total_loss, r.batch_accuracy, tr, va, end))
+            report(progress, e + 1, epochs, f"epoch {e + 1}/{epochs}: loss {r.total_loss:.4g}")
+
+    def sgd_step(self, Xb, yb, *, iteration=None):
+        """One SGD update on a minibatch -- the hot loop of training (no label encoding, little checking).
+
+        Parameters
+        ----------
+        Xb : ndarray (B, D) float32 (C-contiguous; other dtypes are converted)
+        yb : int ndarray (B,) of class *indices* ``0 .. C-1``
+        iteration : int, optional -- the iteration number used in a divergence message
+            (default ``n_iter_ + 1``)
+
+        Returns
+        -------
+        StepResult -- losses and accuracy measured on the batch before the update.
+
+        Raises
+        ------
+        TrainingDiverged
+            The loss or the updated weights are not finite (or the loss exploded); ``W_``/``b_`` are set
+            back to the last weights that gave a finite loss.
+        """
+        self._check_fitted()
+        hp = self.validated_params()
+        Xb = np.asarray(Xb, dtype=np.float32)
+        W, b = self.W_, self.b_
+        lr = np.float32(hp["learning_rate"])
+        reg = np.float32(hp["reg"])
+        it = self.n_iter_ + 1 if iteration is None else int(iteration)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            scores = Xb @ W.T            # (B, C): the forward pass is one matmul ...
+            scores += b
+            data, dscores = data_loss(hp["loss"], scores, yb, hp["delta"])
+            acc = float(np.mean(scores.argmax(axis=1) == yb))
+            dW = np.matmul(dscores.T, Xb, out=self._dW)   # ... and the backward pass another
+            db = dscores.sum(axis=0)
+            # in-place forms of core.regularization's (R, dR), to avoid temporaries in the hot loop
+            if hp["penalty"] == "l2" and reg > 0:
+                R = float(np.vdot(W, W))
+                dW += (2 * reg) * W
+            elif hp["penalty"] == "l1" and reg > 0:
+                R = float(np.abs(W).sum(dtype=np.float64))
+                dW += reg * np.sign(W)
+            else:
+                R = 0.0
+            reg_loss = float(reg) * R
+            total = data + reg_loss
+            if self._first_loss is None and math.isfinite(total):
+                self._first_loss = max(1.0, total)
+            if not math.isfinite(total) or (total > 1e6 and total > _EXPLODE * self._first_loss):
+                self._diverged(it, hp["learning_rate"], total)
+            np.copyto(self._snap_W, W)
+            np.copyto(self._snap_b, b)
+            if hp["momentum"] > 0:
+                mu = np.float32(hp["momentum"])
+                self._vW *= mu
+                dW *= lr
+                self._vW -= dW
+                W += self._vW
+                self._vb *= mu
+                self._vb -= lr * db
+                b += self._vb
+            else:
+                dW *= lr
+                W -= dW
+                b -= lr * db
+            if not (np.isfinite(W).all() and np.isfinite(b).all()):
+                self._diverged(it, hp["learning_rate"], float("nan"))
+        self.n_iter_ += 1
+        return StepResult(data, reg_loss, total, acc)
+
+    def _diverged(self, it, lr, total):
+        np.copyto(self.W_, self._snap_W)
+        np.copyto(self.b_, self._snap_b)
+        self._vW[...] = 0
+        self._vb[...] = 0
+        what = "loss became inf/NaN" if not math.isfinite(total) else f"loss exploded to {total:.3g}"
+        raise TrainingDiverged(f"{what} at iteration {it} (learning rate {lr:g} is too large; "
+                               f"try {lr / 10:g})", it, lr)
+
+    # ------------------------------------------------------------------ evaluation
+    def compute_loss(self, X, y, *, W=None, b=None):
+        """The full loss ``L = data + reg * R(W)`` and its gradients on ``(X, y)`` (read-only).
+
+        Parameters
+        ----------
+        X : array (N, D)
+        y : array (N,) of labels from ``classes_``
+        W, b : optional (C, D) / (C,) weights to evaluate at instead of ``W_``/``b_`` (e.g. float64
+            copies for a gradient check); computation uses ``result_type(X, W)``.
+
+        Returns
+        -------
+        LossParts(data, reg, total, dW (C, D), db (C,))
+        """
+        self._check_fitted()
+        hp = self.validated_params()
+        X = self._check_X(X)
+        W = self.W_ if W is None else np.asarray(W)
+        b = self.b_ if b is None else np.asarray(b)
+        dtype = np.result_type(X.dtype, W.dtype, np.float32)
+        X = X.astype(dtype, copy=False)
+        scores = X @ W.T.astype(dtype, copy=False) + b.astype(dtype, copy=False)
+        data, dscores = data_loss(hp["loss"], scores, self._encode(y), hp["delta"])
+        R, dR = penalty_fn(W.astype(dtype, copy=False), hp["penalty"])
+        dW = dscores.T @ X + hp["reg"] * dR
+        reg_loss = hp["reg"] * R
+        return LossParts(data, reg_loss, data + reg_loss, dW.astype(dtype, copy=False), dscores.sum(axis=0))
+
+    def decision_function(self, X):
+        """Class scores ``X @ W.T + b``: ndarray ``(N, C)`` float32."""
+        self._check_fitted()
+        X = self._check_X(X)
+        return X.astype(np.float32, copy=False) @ self.W_.T + self.b_
+
+    def predict_proba(self, X):
+        """Softmax of the scores, ``(N, C)`` (the softmax view of the scores, for any loss)."""
+        return softmax_probabilities(self.decision_function(X))
+
+    def predict(self, X):
+        """Predicted labels ``(N,)``: ``classes_[argmax of the scores]``."""
+        scores = self.decision_function(X)
+        return self.classes_[scores.argmax(axis=1)]
+
+    def score(self, X, y):
+        """Accuracy on ``(X, y)`` as a float in [0, 1]."""
+        y = check_labels(y)
+        pred = self.predict(X)
+        if pred.shape[0] != y.shape[0]:
+            raise ValueError(f"X and y have different lengths ({pred.shape[0]} rows, {y.shape[0]} labels)")
+        return float(np.mean(pred == y))
+
+    def _accuracy_idx(self, X, yi):
+        return float(np.mean((X @ self.W_.T + self.b_).argmax(axis=1) == yi))
+
+    def templates(self, image_shape, *, shared=False):
+        """Rows of ``W_`` as images ``(C, H, W, Cc)`` uint8 (per-row scaling, or one shared scale)."""
+        self._check_fitted()
+        fn = template_images_shared if shared else template_images
+        return fn(self.W_, image_shape)
+
+    def __repr__(self):
+        defaults = LinearClassifier().get_params()
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults[k])
+        return f"LinearClassifier({args})"
+
+
+def _check_X_y(X, y, x_name="X", y_name="y"):
+    X = check_array(X, x_name)
+    y = check_labels(y, y_name)
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(f"{x_name} and {y_name} have different lengths "
+                         f"({x_name} has {X.shape[0]} rows, {y_name} has {y.shape[0]} labels)")
+    return np.ascontiguousarray(X, dtype=np.float32), y
+
+
+def _eval_subset(n, cap=EVAL_CAP):
+    """Evenly spaced indices of at most ``cap`` of ``n`` examples (deterministic, no RNG)."""
+    if n <= cap:
+        return np.arange(n)
+    return np.linspace(0, n - 1, cap).astype(np.int64)

@@ -1,0 +1,300 @@
+"""A steppable minibatch-SGD loop that trains one or more linear classifiers on the *same* minibatches.
+
+Conventions
+-----------
+* ``X_train`` is ``(N, D)`` float32 (already preprocessed), labels are class indices ``0 .. C-1``.
+* Every model in the dict sees the identical sequence of minibatches: each epoch the trainer draws one
+  permutation of ``0 .. N-1`` from its own generator (``random_state``) and walks it in batches of
+  ``batch_size`` (the last batch of an epoch may be smaller). So in compare mode
+  ``{"hinge": m1, "softmax": m2}`` the only difference between the two runs is the loss.
+* With ``init_same_weights=True`` every model starts from the first model's initial ``W``/``b``
+  (drawn from that model's ``random_state``: ``W = init_scale * N(0, 1)``, ``b = 0``).
+* :meth:`Trainer.step` returns one :class:`Record` per model per iteration; train accuracy (on at most
+  ``eval_cap`` evenly spaced training examples) and validation accuracy are measured at epoch ends.
+* A model whose loss or weights become inf/NaN (or whose loss explodes) is stopped with a reason in
+  :attr:`Trainer.stopped`, keeping its last finite weights; the other models go on.
+* Iterations and epochs in records are 1-based: the first update is iteration 1 of epoch 1.
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import math
+import threading
+import time
+
+import numpy as np
+
+from core.linear import EVAL_CAP, LinearClassifier, Record, TrainingDiverged, limit_blas_threads
+from core.validation import check_array, check_labels, check_random_state
+
+__all__ = ["Record", "Trainer", "CSV_COLUMNS"]
+
+CSV_COLUMNS = ("iteration", "epoch", "data_loss", "reg_loss", "total_loss", "batch_accuracy",
+               "train_accuracy", "val_accuracy", "epoch_end")
+"""Header of :meth:`Trainer.history_csv` (empty cells where a value was not measured)."""
+
+
+class Trainer:
+    """Train several :class:`~core.linear.LinearClassifier` s side by side, a few iterations at a time.
+
+    Parameters
+    ----------
+    models : dict[str, LinearClassifier]
+        Their hyperparameters are validated here; their weights are (re)initialised (see ``warm_start``).
+    X_train : array (N, D), finite
+    y_train : int array (N,), class indices
+    X_val, y_val : optional validation set (accuracy measured at every epoch end)
+    random_state : None, int or Generator
+        The minibatch order (one order shared by all models).
+    init_same_weights : bool
+        Start every model from the first model's initial weights.
+    n_classes : int, optional
+        Defaults to ``max label + 1`` (over ``y_train`` and ``y_val``).
+    eval_cap : int
+        Train accuracy is measured on at most this many training examples.
+    warm_start : bool
+        Keep weights of models that are already fitted with the right shape instead of initialising.
+
+    Attributes
+    ----------
+    history : dict[str, list[Record]]   (the same list objects as each model's ``history_``)
+    stopped : dict[str, str | None]     reason a model stopped, e.g. "loss became inf/NaN at iteration 37
+        (learning rate 10 is too large; try 1)"
+    iteration : int                      iterations done
+    epoch : int                          epochs completed
+    examples_per_second : float          moving average of training throughput (examples per second)
+    batch_size : int                     shared minibatch size (from the first model)
+
+    Raises
+    ------
+    ValueError
+        NaN/inf in the data, fewer than two classes, mismatched lengths, a bad hyperparameter.
+    """
+
+    def __init__(self, models, X_train, y_train, X_val=None, y_val=None, *, random_state=0,
+                 init_same_weights=True, n_classes=None, eval_cap=EVAL_CAP, warm_start=False):
+        if not isinstance(models, dict) or not models:
+            raise TypeError(f"models must be a non-empty dict of name -> LinearClassifier (got {models!r})")
+        for name, m in models.items():
+            if not isinstance(m, LinearClassifier):
+                raise TypeError(f"models[{name!r}] must be a LinearClassifier (got {type(m).__name__})")
+            m.validated_params()
+        self.models = dict(models)
+        X = check_array(X_train, "X_train")
+        y = check_labels(y_train, "y_train")
+        if X.shape[0] != y.shape[0]:
+            raise ValueError(f"X_train has {X.shape[0]} rows but y_train has {y.shape[0]} labels")
+        self.X_train = np.ascontiguousarray(X, dtype=np.float32)
+        self.y_train = y
+        self.X_val = self.y_val = None
+        top = int(y.max())
+        if X_val is not None or y_val is not None:
+            if X_val is None or y_val is None:
+                raise ValueError("X_val and y_val must be given together")
+            Xv = check_array(X_val, "X_val")
+            yv = check_labels(y_val, "y_val")
+            if Xv.shape != (yv.shape[0], X.shape[1]):
+                raise ValueError(f"X_val must have shape ({yv.shape[0]}, {X.shape[1]}) to match y_val and "
+                                 f"X_train (got {Xv.shape})")
+            self.X_val, self.y_val = np.ascontiguousarray(Xv, dtype=np.float32), yv
+            top = max(top, int(yv.max()))
+        self.n_classes = top + 1 if n_classes is None else int(n_classes)
+        if top >= self.n_classes:
+            raise ValueError(f"labels must be < n_classes={self.n_classes} (got a label {top})")
+        present = np.unique(y).size
+        if present < 2:
+            raise ValueError(f"y_train must contain at least 2 classes to train a classifier (got {present})")
+        n = X.shape[0]
+        self._eval_idx = None if n <= eval_cap else np.linspace(0, n - 1, int(eval_cap)).astype(np.int64)
+        self._X_eval = self.X_train if self._eval_idx is None else self.X_train[self._eval_idx]
+        self._y_eval = y if self._eval_idx is None else y[self._eval_idx]
+        self.random_state = random_state
+        self._rng0 = copy.deepcopy(check_random_state(random_state))
+        self._model_rng0 = {k: copy.deepcopy(m.random_state) for k, m in self.models.items()
+                            if isinstance(m.random_state, np.random.Generator)}
+        self.init_same_weights = bool(init_same_weights)
+        self.warm_start = bool(warm_start)
+        self.batch_size = int(next(iter(self.models.values())).batch_size)
+        self._lock = threading.Lock()
+        self._warm = {}
+        if self.warm_start:
+            for k, m in self.models.items():
+                if getattr(m, "W_", None) is not None and m.W_.shape == (self.n_classes, X.shape[1]):
+                    self._warm[k] = (m.W_.copy(), m.b_.copy())
+        self.reset()
+
+    # ------------------------------------------------------------------ state
+    def reset(self):
+        """Back to iteration 0: re-initialise every model from its seed (or warm-start weights), restart the
+        minibatch order from ``random_state``, clear history, stops and pending changes.
+
+        With integer seeds (or Generators, whose state at construction is kept) a reset run repeats exactly.
+        """
+        d, c = self.X_train.shape[1], self.n_classes
+        first = None
+        for k, m in self.models.items():
+            if k in self._warm:
+                m.init_params(d, c, rng=0)
+                np.copyto(m.W_, self._warm[k][0])
+                np.copyto(m.b_, self._warm[k][1])
+            else:
+                rng = m.random_state
+                if k in self._model_rng0 and rng is not None and isinstance(rng, np.random.Generator):
+                    rng = copy.deepcopy(self._model_rng0[k])
+                m.init_params(d, c, rng=check_random_state(rng))
+            if first is None:
+                first = m
+            elif self.init_same_weights:
+                np.copyto(m.W_, first.W_)
+                np.copyto(m.b_, first.b_)
+            m.reset_optimizer()
+        self._rng = copy.deepcopy(self._rng0)
+        self.history = {k: m.history_ for k, m in self.models.items()}
+        self.stopped = {k: None for k in self.models}
+        self.iteration = 0
+        self.epoch = 0
+        self.examples_per_second = 0.0
+        self._perm = None
+        self._pos = 0
+        self._pending = {}
+        self._buf = np.empty((min(self.batch_size, self.X_train.shape[0]), d), dtype=np.float32)
+
+    def set_params(self, name=None, **hyper):
+        """Change hyperparameters of one model (``name``) or of all; applied at the start of the next step.
+
+        Values are validated now (``ValueError``/``TypeError`` naming the parameter). ``batch_size`` is
+        shared by all models, so it must be set without a name.
+        """
+        names = list(self.models) if name is None else [name]
+        for k in names:
+            if k not in self.models:
+                raise ValueError(f"name must be one of {', '.join(map(repr, self.models))} (got name={k!r})")
+        if "batch_size" in hyper and name is not None:
+            raise ValueError("batch_size is shared by all models of a Trainer: call set_params(batch_size=...) "
+                             "without a name")
+        for k in names:
+            trial = LinearClassifier(**self.models[k].get_params())
+            trial.set_params(**hyper)
+            trial.validated_params()
+        with self._lock:
+            for k in names:
+                self._pending.setdefault(k, {}).update(hyper)
+
+    def _apply_pending(self):
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        for k, hyper in pending.items():
+            self.models[k].set_params(**hyper)
+            if "batch_size" in hyper:
+                self.batch_size = int(hyper["batch_size"])
+        if self._buf.shape[0] != min(self.batch_size, self.X_train.shape[0]):
+            self._buf = np.empty((min(self.batch_size, self.X_train.shape[0]), self.X_train.shape[1]),
+                                 dtype=np.float32)
+
+    def resume(self, name=None):
+        """Clear the ``stopped`` reason of one model (or all) so it trains again (e.g. after lowering the
+        learning rate); its weights are the last finite ones."""
+        for k in (list(self.models) if name is None else [name]):
+            self.stopped[k] = None
+
+    # ------------------------------------------------------------------ training
+    @property
+    def batches_per_epoch(self):
+        """Number of iterations in one epoch, ``ceil(N / batch_size)``."""
+        return -(-self.X_train.shape[0] // min(self.batch_size, self.X_train.shape[0]))
+
+    def step(self, n_iterations=1, *, cancel=None):
+        """Run up to ``n_iterations`` SGD iterations for every model that is not stopped.
+
+        Parameters
+        ----------
+        n_iterations : int >= 1
+        cancel : callable() -> bool, optional
+            Polled before every iteration; when it returns True the step ends early (after whole
+            iterations, so the state stays consistent and a later step continues).
+
+        Returns
+        -------
+        dict[str, list[Record]] -- the new records of each model (empty for stopped models).
+        """
+        self._apply_pending()
+        out = {k: [] for k in self.models}
+        active = [k for k in self.models if self.stopped[k] is None]
+        n = self.X_train.shape[0]
+        t0 = time.perf_counter()
+        seen = 0
+        with limit_blas_threads():
+            for _ in range(int(n_iterations)):
+                if not active or (cancel is not None and cancel()):
+                    break
+                if self._perm is None:
+                    self._perm = self._rng.permutation(n)
+                    self._pos = 0
+                idx = self._perm[self._pos:self._pos + self.batch_size]
+                self._pos += idx.size
+                end = self._pos >= n
+                xb = self._buf[:idx.size]
+                np.take(self.X_train, idx, axis=0, out=xb, mode="clip")
+                yb = self.y_train[idx]
+                self.iteration += 1
+                seen += idx.size
+                for k in active:
+                    m = self.models[k]
+                    try:
+                        r = m.sgd_step(xb, yb, iteration=self.iteration)
+                    except TrainingDiverged as exc:
+                        self.stopped[k] = str(exc)
+                        continue
+                    tr = va = None
+                    if end:
+                        tr = _accuracy(m, self._X_eval, self._y_eval)
+                        if self.X_val is not None:
+                            va = _accuracy(m, self.X_val, self.y_val)
+                    rec = Record(self.iteration, self.epoch + 1, r.data_loss, r.reg_loss, r.total_loss,
+                                 r.batch_accuracy, tr, va, end)
+                    self.history[k].append(rec)
+                    out[k].append(rec)
+                if end:
+                    self.epoch += 1
+                    self._perm = None
+                active = [k for k in active if self.stopped[k] is None]
+        dt = time.perf_counter() - t0
+        if seen and dt > 0:
+            rate = seen / dt
+            eps = self.examples_per_second
+            self.examples_per_second = rate if eps == 0 else 0.7 * eps + 0.3 * rate
+        return out
+
+    def run_epoch(self, *, cancel=None):
+        """Step to the end of the current epoch; returns the records like :meth:`step`."""
+        self._apply_pending()
+        n = self.X_train.shape[0]
+        left = n if self._perm is None else n - self._pos
+        return self.step(max(1, -(-left // min(self.batch_size, n))), cancel=cancel)
+
+    # ------------------------------------------------------------------ read-outs
+    def snapshot(self, name):
+        """Copies ``(W (C, D), b (C,))`` of one model, safe to hand to another thread."""
+        m = self.models[name]
+        return m.W_.copy(), m.b_.copy()
+
+    def history_csv(self, name):
+        """The history of one model as CSV text with the header :data:`CSV_COLUMNS`."""
+        if name not in self.models:
+            raise ValueError(f"name must be one of {', '.join(map(repr, self.models))} (got name={name!r})")
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(CSV_COLUMNS)
+        for r in self.history[name]:
+            w.writerow([r.iteration, r.epoch, repr(r.data_loss), repr(r.reg_loss), repr(r.total_loss),
+                        repr(r.batch_accuracy), "" if r.train_accuracy is None else repr(r.train_accuracy),
+                        "" if r.val_accuracy is None else repr(r.val_accuracy), int(r.epoch_end)])
+        return buf.getvalue()
+
+
+def _accuracy(model, X, y):
+    scores = X @ model.W_.T + model.b_
+    acc = float(np.mean(scores.argmax(axis=1) == y))
+    return acc if math.isfinite(acc) else 0.0

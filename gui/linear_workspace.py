@@ -1,0 +1,461 @@
+"""The Linear Classifier tab: train live (hinge, softmax or both), watch the loss curves, the weight
+templates and one image's scores change while λ and the learning rate move.
+
+Layout: controls on the left; on the right a counters line and a message line (sanity check, divergence,
+notes), then the loss/accuracy curves beside the weight templates, and the score inspector below.
+The :class:`gui.train_controller.TrainController` owns the Trainer and the job; this widget only wires
+controls to it and repaints from its buffers on a ~15 Hz timer (templates ~10 Hz).
+
+Keys (when the tab is shown): Space play/pause, S one iteration, Shift+S one epoch, R reset.
+"""
+from __future__ import annotations
+
+import time
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from core import config
+from core.persistence import ModelFileError, check_compatible, load_model, save_model
+from gui.linear_controls import LinearControls
+from gui.loss_curves import LossCurves, model_color
+from gui.score_inspector import ScoreInspector
+from gui.templates_view import TemplatesView
+from gui.theme import style_for
+from gui.train_controller import TrainController
+from gui.workspace import Workspace
+
+__all__ = ["LinearWorkspace"]
+
+REPAINT_MS = 66          # curves and counters (~15 Hz)
+TEMPLATE_SECONDS = 0.1   # templates and the score inspector (~10 Hz)
+HISTORY_HEADER = ["model", "iteration", "epoch", "data_loss", "reg_loss", "total_loss", "batch_accuracy",
+                  "train_accuracy", "val_accuracy", "epoch_end"]
+_MESSAGE_STYLES = {
+    "info": "background:#e8f1fb; color:#123; border:1px solid #9bbbe0;",
+    "ok": "background:#e6f4e6; color:#143; border:1px solid #8fc18f;",
+    "warn": "background:#fff4d6; color:#430; border:1px solid #e0c060;",
+    "error": "background:#fde2e2; color:#600; border:1px solid #d08080;",
+}
+
+
+def _loss_of(mode: str) -> str:
+    """Compare mode uses the softmax defaults for both models (only the loss differs)."""
+    return "hinge" if mode == "hinge" else "softmax"
+
+
+def _defaults_name(dataset) -> str:
+    """The name to look the defaults up by: the catalog name when the data came from the catalog
+    ("digits", "mnist", ...), else the display name (a folder's name, e.g. "yoongikim_jpg")."""
+    src = str(getattr(dataset, "source", "") or "")
+    return src if src and "/" not in src and "\\" not in src else dataset.name
+
+
+class LinearWorkspace(Workspace):
+    """Train a linear classifier live; compare hinge and softmax from the same start."""
+
+    title = "Linear Classifier"
+
+    def __init__(self, runner, parent=None):
+        super().__init__(runner, parent)
+        d = config.DEFAULTS
+        self.controller = TrainController(runner, self)
+        self.controls = LinearControls(lr_values=d.learning_rate_values(), reg_values=d.reg_values(),
+                                       batch_sizes=tuple(d.batch_sizes),
+                                       init_values=config.nice_log_values(*d.init_scale_range, mantissas=(1, 3)))
+        self.curves = LossCurves()
+        self.curves.table_source = self.table_for_export
+        self.templates = TemplatesView()
+        self.inspector = ScoreInspector()
+
+        self.counters = QtWidgets.QLabel("No data set.")
+        self.counters.setObjectName("counters")
+        self.counters.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.metrics = QtWidgets.QLabel("")
+        self.metrics.setObjectName("metrics")
+        self.metrics.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.message = QtWidgets.QLabel("")
+        self.message.setObjectName("message")
+        self.message.setWordWrap(True)
+        self.message.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.message.setContentsMargins(8, 4, 8, 4)
+        self.message_kind = "info"
+        self.sanity_label = QtWidgets.QLabel("")
+        self.sanity_label.setObjectName("sanity")
+        self.sanity_label.setWordWrap(True)
+        self.sanity_label.setTextFormat(QtCore.Qt.TextFormat.RichText)
+
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        scroll.setWidget(self.controls)
+        scroll.setMinimumWidth(290)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        top = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        top.addWidget(self.curves)
+        top.addWidget(self.templates)
+        top.setStretchFactor(0, 1)
+        top.setStretchFactor(1, 1)
+        top.setSizes([700, 560])
+        main = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        main.addWidget(top)
+        main.addWidget(self.inspector)
+        main.setStretchFactor(0, 3)
+        main.setStretchFactor(1, 2)
+        for s in (top, main):
+            s.setChildrenCollapsible(False)
+        right = QtWidgets.QWidget()
+        rl = QtWidgets.QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.counters)
+        rl.addWidget(self.metrics)
+        rl.addWidget(self.sanity_label)
+        rl.addWidget(self.message)
+        rl.addWidget(main, 1)
+        outer = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        outer.addWidget(scroll)
+        outer.addWidget(right)
+        outer.setStretchFactor(1, 1)
+        outer.setChildrenCollapsible(False)
+        outer.setSizes([300, 1300])
+        lay = QtWidgets.QHBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(outer)
+        self._splitters = (top, main, outer)
+        self._scroll = scroll
+        self._sized = False
+
+        c = self.controls
+        c.play_clicked.connect(self.toggle_play)
+        c.step_iteration_clicked.connect(self.step_iteration)
+        c.step_epoch_clicked.connect(self.step_epoch)
+        c.reset_clicked.connect(lambda: self.reset("Reset"))
+        c.live_changed.connect(self._on_live)
+        c.restart_changed.connect(self._on_restart)
+        c.save_button.clicked.connect(self._ask_save)
+        c.load_button.clicked.connect(self._ask_load)
+        c.export_button.clicked.connect(self.curves._ask_csv)
+        ctl = self.controller
+        ctl.trainer_reset.connect(self._on_trainer_reset)
+        ctl.state_changed.connect(self._on_state)
+        ctl.diverged.connect(self._on_diverged)
+        self.shortcuts = {}
+        for key, fn in (("Space", self.toggle_play), ("S", self.step_iteration),
+                        ("Shift+S", self.step_epoch), ("R", lambda: self.reset("Reset"))):
+            sc = QtGui.QShortcut(QtGui.QKeySequence(key), self)
+            sc.setContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            sc.activated.connect(fn)
+            self.shortcuts[key] = sc
+
+        self._timer = QtCore.QTimer(self)
+        self._timer.setInterval(REPAINT_MS)
+        self._timer.timeout.connect(self.repaint_now)
+        self._timer.start()
+        self._last_templates = 0.0
+        self.controls.set_training_enabled(False)
+        self._show_message("Choose a data set in the data bar to start.", "info")
+
+    # ------------------------------------------------------------------ data set
+    def set_dataset(self, dataset, *, val_fraction: float = 0.1, seed: int = 0) -> None:
+        super().set_dataset(dataset, val_fraction=val_fraction, seed=seed)
+        self.templates.close_dialog()
+        self.controller.set_dataset(dataset, val_fraction, seed)
+        self.controls.set_training_enabled(dataset is not None)
+        if dataset is None:
+            self.counters.setText("No data set.")
+            self.templates.set_layout([], [], (1, 1, 1))
+            self.inspector.set_data(None, None, None, [])
+            return
+        mode = self.controls.values()["loss_mode"]
+        defaults = config.training_defaults(_defaults_name(dataset), _loss_of(mode))
+        values = {k: defaults[k] for k in ("penalty", "reg", "learning_rate", "batch_size", "init_scale",
+                                           "scale", "subtract_mean")}
+        values.update(loss_mode=mode, seed=int(seed), epoch_limit=int(defaults.get("epochs", 0)))
+        self.controls.set_values(values)
+        self._mode = mode
+        self.inspector.set_data(dataset.X_test, dataset.y_test, None, dataset.class_names)
+        self.reset(None)
+        self._show_message(f"{dataset.summary()} — defaults for this data set loaded: learning rate "
+                           f"{self.controls.lr_slider.label.text()}, λ {self.controls.reg_slider.label.text()}, "
+                           f"batch {self.controls.values()['batch_size']}. Press Play (Space).", "info")
+
+    # ------------------------------------------------------------------ actions
+    def reset(self, why: str | None = "Reset") -> None:
+        if self.dataset is None:
+            return
+        self.controls.flush()
+        self.controller.reset(self._trainer_params())
+        if why:
+            self._show_message(f"{why}: new initial W from seed {self.controls.values()['seed']}; curves cleared.",
+                               "info")
+
+    def _trainer_params(self) -> dict:
+        v = self.controls.values()
+        v.pop("epoch_limit", None)
+        return v
+
+    def toggle_play(self) -> None:
+        if self.dataset is None:
+            return
+        if self.controller.running:
+            self.pause()
+        else:
+            self.play()
+
+    def play(self) -> None:
+        if self.controller.trainer is None:
+            return
+        self.controls.flush()
+        self.controller.play(self.controls.values()["epoch_limit"])
+
+    def pause(self) -> None:
+        self.controller.stop(wait=True)
+        self.repaint_now(force=True)
+
+    def step_iteration(self) -> None:
+        if self.controller.trainer is not None and not self.controller.running:
+            self.controls.flush()
+            self.controller.step_iterations(1)
+
+    def step_epoch(self) -> None:
+        if self.controller.trainer is not None and not self.controller.running:
+            self.controls.flush()
+            self.controller.step_epoch()
+
+    def _on_live(self, values: dict) -> None:
+        self.controller.set_live(**values)
+        when = "at the next step" if self.controller.running else "from the next step"
+        self.status_message.emit(f"λ = {values['reg']:g} ({values['penalty']}), learning rate "
+                                 f"{values['learning_rate']:g}, batch {values['batch_size']} — applied {when}", 3000)
+
+    def _on_restart(self, what: str) -> None:
+        if self.dataset is None:
+            return
+        note = ""
+        if what == "loss":
+            note = self._adapt_learning_rate()
+        self.reset(None)
+        self._show_message(f"Changing the {what} restarts training: new initial W from seed "
+                           f"{self.controls.values()['seed']} (same seed → same start).{note}", "info")
+
+    def _adapt_learning_rate(self) -> str:
+        """Hinge and softmax have different default rates: follow the data set's default for the new loss
+        unless the user has moved the rate away from the old default."""
+        old, new = getattr(self, "_mode", "softmax"), self.controls.values()["loss_mode"]
+        self._mode = new
+        lr_old = config.training_defaults(_defaults_name(self.dataset), _loss_of(old))["learning_rate"]
+        lr_new = config.training_defaults(_defaults_name(self.dataset), _loss_of(new))["learning_rate"]
+        current = self.controls.values()["learning_rate"]
+        if lr_new == lr_old or abs(current - lr_old) > 1e-9 * lr_old:
+            return ""
+        self.controls.set_values({"learning_rate": lr_new})
+        self.controller.params["learning_rate"] = lr_new
+        return f" Learning rate set to {lr_new:g}, this data set's default for the {_loss_of(new)} loss."
+
+    # ------------------------------------------------------------------ controller signals
+    def _on_trainer_reset(self) -> None:
+        ctl = self.controller
+        names = list(ctl.trainer.models)
+        ds = self.dataset
+        self.curves.set_models(names)
+        self.templates.set_layout(names, ds.class_names, ds.image_shape)
+        self.inspector.set_features(ctl.features.X_test)
+        self.inspector.set_models(ctl.snapshots, delta=1.0)
+        self.curves.set_expected({n: (s.expected, f"expected {s.formula}") for n, s in ctl.sanity.items()})
+        parts = []
+        for n, s in ctl.sanity.items():
+            mark = "✓" if s.ok else "✗ (W is not small: lower the init scale)"
+            parts.append(f"<span style='color:{model_color(n).name()}'><b>{n}</b></span> {s.measured:.3f} "
+                         f"vs {s.formula} {mark}")
+        self.sanity_label.setText("<b>Sanity check</b> (initial loss, small random W): " + " · ".join(parts))
+        self._last_templates = 0.0
+        self.repaint_now(force=True)
+
+    def _on_state(self, state: str) -> None:
+        self.controls.set_running(state != "idle")
+        if state == "idle":
+            self.repaint_now(force=True)
+
+    def _on_diverged(self, name: str, iteration: int, reason: str) -> None:
+        self.curves.mark_divergence(iteration, f"{name}: overflow at {iteration}")
+        text = (f"<b>Training stopped.</b> {name.capitalize()} model: {reason}. The last good W is kept "
+                f"and shown — lower the learning rate and press Play to continue, or Reset.")
+        self._show_message(text, "error")
+        self.status_message.emit(f"{name}: {reason}", 8000)
+
+    # ------------------------------------------------------------------ painting
+    def repaint_now(self, force: bool = False) -> None:
+        ctl = self.controller
+        if ctl.trainer is None:
+            return
+        if ctl.curves_dirty or force:
+            ctl.curves_dirty = False
+            self.curves.refresh(ctl.histories)
+        now = time.monotonic()
+        if ctl.weights_dirty and (force or now - self._last_templates >= TEMPLATE_SECONDS):
+            ctl.weights_dirty = False
+            self._last_templates = now
+            self.templates.set_weights({k: w for k, (w, _b) in ctl.weights.items()})
+            self.inspector.set_models(ctl.snapshots, delta=1.0)
+        self._paint_counters()
+
+    def _paint_counters(self) -> None:
+        ctl, live = self.controller, self.controller.live
+        state = {"idle": "paused", "playing": "training", "stepping": "stepping"}[ctl.state]
+        eps = f"{live.examples_per_second:,.0f} examples/s" if ctl.state == "playing" else "—"
+        self.counters.setText(f"<b>Iteration {live.iteration}</b> · <b>epoch {live.epoch}</b> · {eps} · {state}")
+        parts = []
+        for name, h in ctl.histories.items():
+            last = h.last()
+            ep, tr, va = h.epoch_columns()
+            loss = f"loss {last.total_loss:.3f}" if last else "loss —"
+            tra = f"train {tr[-1] * 100:.1f}%" if tr.size else "train —"
+            vaa = f"val {va[-1] * 100:.1f}%" if va.size and va[-1] == va[-1] else "val —"
+            te = live.test_accuracy.get(name)
+            tea = f"test {te * 100:.1f}%" if te is not None else "test —"
+            parts.append(f"<span style='color:{model_color(name).name()}'><b>{name}</b></span>: {loss} · {tra} · "
+                         f"{vaa} · {tea}")
+        self.metrics.setText(" &nbsp;&nbsp;|&nbsp;&nbsp; ".join(parts))
+
+    def displayed_test_accuracy(self, name: str) -> float | None:
+        """The test accuracy (in %) shown in the metrics line for ``name`` (None if not shown)."""
+        import re
+        m = re.search(rf"<b>{name}</b></span>:[^|]*?test (\d+\.\d)%", self.metrics.text())
+        return float(m.group(1)) if m else None
+
+    def _show_message(self, text: str, kind: str = "info") -> None:
+        self.message_kind = kind
+        self.message.setText(text)
+        pt = style_for(self.presentation).font_pt
+        self.message.setStyleSheet(f"QLabel#message {{{_MESSAGE_STYLES[kind]} border-radius:4px; font-size:{pt}pt;}}")
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if not self._sized and self.width() > 400:
+            self._sized = True
+            self._apply_sizes()
+
+    def _apply_sizes(self) -> None:
+        top, main, outer = self._splitters
+        h, w = max(400, self.height()), max(800, self.width())
+        top_share = 0.52 if self.presentation else 0.58
+        main.setSizes([int(h * top_share), int(h * (1 - top_share))])
+        side = self._scroll.minimumWidth()
+        top.setSizes([int((w - side) * 0.55), int((w - side) * 0.45)])
+        outer.setSizes([side, w - side])
+
+    def set_presentation(self, on: bool) -> None:
+        super().set_presentation(on)
+        st = style_for(on)
+        f = QtGui.QFont(self.font())
+        f.setPointSize(st.font_pt)
+        self.setFont(f)
+        self._scroll.setMinimumWidth(290 if not on else 430)
+        self.curves.set_presentation(on)
+        self.templates.set_presentation(on)
+        self.inspector.set_presentation(on)
+        self._show_message(self.message.text(), self.message_kind)
+        self._apply_sizes()
+
+    # ------------------------------------------------------------------ files
+    def _current_model_name(self) -> str:
+        names = list(self.controller.trainer.models)
+        pick = self.inspector.current_model()
+        return pick if pick in names else names[-1]
+
+    def save_model_to(self, path: str, name: str | None = None) -> None:
+        """Save one model (the inspector's choice by default) with its preprocessing and history."""
+        ctl = self.controller
+        if ctl.trainer is None:
+            raise ValueError("there is no model to save: choose a data set first")
+        ctl.stop(wait=True)
+        name = name or self._current_model_name()
+        save_model(path, ctl.trainer.models[name], preprocessor=ctl.features.preprocessor,
+                   class_names=list(self.dataset.class_names), image_shape=self.dataset.image_shape,
+                   dataset_name=self.dataset.name, history=list(ctl.trainer.history[name]))
+        self.status_message.emit(f"Saved the {name} model to {path}", 5000)
+
+    def load_model_from(self, path: str) -> None:
+        """Load a saved model: its preprocessing, hyperparameters and history replace the current run."""
+        if self.dataset is None:
+            raise ValueError("choose a data set before loading a model")
+        loaded = load_model(path)
+        check_compatible(loaded, self.dataset)
+        self.controller.load(loaded)
+        m = loaded.model
+        pre = loaded.preprocessor
+        values = {"loss_mode": m.loss, "penalty": m.penalty, "reg": m.reg, "learning_rate": m.learning_rate,
+                  "batch_size": m.batch_size, "init_scale": m.init_scale}
+        if isinstance(m.random_state, int):
+            values["seed"] = m.random_state
+        if pre is not None:
+            values.update(scale=bool(pre.scale), subtract_mean=bool(pre.subtract_mean))
+        self.controls.set_values(values)
+        self._show_message(f"Loaded the {m.loss} model from {path} ({len(loaded.history or [])} iterations of "
+                           f"history). Press Play to keep training it.", "ok")
+
+    def _ask_save(self) -> None:
+        if self.controller.trainer is None:
+            return
+        name = None
+        names = list(self.controller.trainer.models)
+        if len(names) > 1:
+            name, ok = QtWidgets.QInputDialog.getItem(self, "Save model", "Which model?", names,
+                                                      names.index(self._current_model_name()), False)
+            if not ok:
+                return
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save model", f"{name or names[0]}_model.npz",
+                                                        "Model (*.npz)")
+        if path:
+            try:
+                self.save_model_to(path, name)
+            except (OSError, ValueError) as exc:
+                self._show_message(f"Could not save: {exc}", "error")
+
+    def _ask_load(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Load model", "", "Model (*.npz)")
+        if path:
+            try:
+                self.load_model_from(path)
+            except (ModelFileError, OSError, ValueError) as exc:
+                self._show_message(f"Could not load the model: {exc}", "error")
+
+    def export_history_csv(self, path: str) -> None:
+        self.controller.stop(wait=True)
+        self.curves.export_csv(path)
+
+    # ------------------------------------------------------------------ workspace hooks
+    def export_targets(self) -> dict:
+        return {"Loss curves": self.curves.loss_plot, "Accuracy per epoch": self.curves.acc_plot}
+
+    def table_for_export(self):
+        ctl = self.controller
+        if ctl.trainer is None:
+            return None
+        rows = []
+        for name, h in ctl.histories.items():
+            for r in h.records:
+                rows.append([name, r.iteration, r.epoch, r.data_loss, r.reg_loss, r.total_loss, r.batch_accuracy,
+                             "" if r.train_accuracy is None else r.train_accuracy,
+                             "" if r.val_accuracy is None else r.val_accuracy, int(r.epoch_end)])
+        return list(HISTORY_HEADER), rows
+
+    def shutdown(self) -> None:
+        self._timer.stop()
+        self.controller.stop(wait=True)
+        self.templates.close_dialog()
+
+    def save_settings(self, settings: QtCore.QSettings) -> None:
+        settings.setValue("linear/log_y", self.curves.log_box.isChecked())
+        settings.setValue("linear/template_scale", self.templates.scale_combo.currentData())
+        settings.setValue("linear/epoch_limit", self.controls.values()["epoch_limit"])
+
+    def restore_settings(self, settings: QtCore.QSettings) -> None:
+        log = settings.value("linear/log_y", False)
+        self.curves.set_log_y(str(log).lower() in ("true", "1"))
+        i = self.templates.scale_combo.findData(settings.value("linear/template_scale", "per"))
+        if i >= 0:
+            self.templates.scale_combo.setCurrentIndex(i)
+        try:
+            self.controls.set_values({"epoch_limit": int(settings.value("linear/epoch_limit", 0))})
+        except (TypeError, ValueError):
+            pass

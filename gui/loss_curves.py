@@ -1,0 +1,386 @@
+"""Live training curves: loss per iteration (data, λ·R(W), total; raw faint + smoothed) and accuracy per epoch.
+
+The widget only paints: the numbers live in :class:`gui.train_controller.History` buffers (one per model,
+filled from ``core.training.Record`` objects). :meth:`LossCurves.refresh` is called by the workspace's
+repaint timer (~15 Hz) and does ``setData`` on the curves; nothing here runs per training iteration.
+
+Colours: one colour per model (hinge orange, softmax blue), so the two models of compare mode read apart;
+line style tells the series apart (total solid, data loss dashed, λ·R dotted).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from gui.theme import style_for
+
+__all__ = ["LossCurves", "MODEL_COLORS", "SERIES", "model_color", "plot_background"]
+
+MODEL_COLORS = {"hinge": "#e8710a", "softmax": "#1a6fd6"}
+SERIES = (("total", "total", QtCore.Qt.PenStyle.SolidLine),
+          ("data", "data loss", QtCore.Qt.PenStyle.DashLine),
+          ("reg", "λ·R(W)", QtCore.Qt.PenStyle.DotLine))
+
+
+def model_color(name: str) -> QtGui.QColor:
+    return QtGui.QColor(MODEL_COLORS.get(name, "#444444"))
+
+
+def plot_background(widget: QtWidgets.QWidget) -> tuple[QtGui.QColor, QtGui.QColor]:
+    """(background, foreground) from the widget's palette, so plots follow light/dark themes."""
+    pal = widget.palette()
+    return pal.color(QtGui.QPalette.ColorRole.Base), pal.color(QtGui.QPalette.ColorRole.WindowText)
+
+
+class IntegerAxis(pg.AxisItem):
+    """An axis that only labels whole numbers (epochs)."""
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803 - pyqtgraph override
+        out = []
+        for spacing, values in super().tickValues(minVal, maxVal, size):
+            if spacing < 1:
+                continue
+            out.append((spacing, [v for v in values if float(v).is_integer()]))
+        return out or [(1.0, [float(v) for v in range(int(np.ceil(minVal)), int(np.floor(maxVal)) + 1)])]
+
+
+class _ModelCurves:
+    """The curves of one model on the loss and accuracy plots."""
+
+    def __init__(self, name: str, loss_plot: pg.PlotItem, acc_plot: pg.PlotItem, width: float):
+        self.name = name
+        col = model_color(name)
+        faint = QtGui.QColor(col)
+        faint.setAlpha(55)
+        self.raw: dict[str, pg.PlotDataItem] = {}
+        self.smooth: dict[str, pg.PlotDataItem] = {}
+        for key, label, style in SERIES:
+            raw = pg.PlotDataItem(pen=pg.mkPen(faint, width=1, style=style))
+            sm = pg.PlotDataItem(pen=pg.mkPen(col, width=width, style=style))
+            for item in (raw, sm):
+                item.setDownsampling(auto=True, method="peak")
+                item.setClipToView(True)
+                loss_plot.addItem(item)
+            self.raw[key], self.smooth[key] = raw, sm
+        self.train_acc = pg.PlotDataItem(pen=pg.mkPen(col, width=width), symbol="o", symbolSize=7,
+                                         symbolBrush=col, symbolPen=None)
+        self.val_acc = pg.PlotDataItem(pen=pg.mkPen(col, width=width, style=QtCore.Qt.PenStyle.DashLine),
+                                       symbol="s", symbolSize=7, symbolBrush=QtGui.QColor("white"),
+                                       symbolPen=pg.mkPen(col, width=1.5))
+        acc_plot.addItem(self.train_acc)
+        acc_plot.addItem(self.val_acc)
+        self.items = list(self.raw.values()) + list(self.smooth.values()) + [self.train_acc, self.val_acc]
+
+    def set_width(self, width: float) -> None:
+        for d in (self.smooth,):
+            for item in d.values():
+                pen = QtGui.QPen(item.opts["pen"])
+                pen.setWidthF(width)
+                item.setPen(pen)
+        for item in (self.train_acc, self.val_acc):
+            pen = QtGui.QPen(item.opts["pen"])
+            pen.setWidthF(width)
+            item.setPen(pen)
+
+
+class LossCurves(QtWidgets.QWidget):
+    """Loss plot (per iteration) above an accuracy plot (per epoch), with a small toolbar.
+
+    Call :meth:`set_models` when the set of models changes, :meth:`refresh` with the history buffers
+    to repaint, :meth:`mark_divergence` when training stopped on an overflow, :meth:`set_expected`
+    for the sanity-check reference lines.
+    """
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._style = style_for(False)
+        self._curves: dict[str, _ModelCurves] = {}
+        self._histories: dict = {}
+        self._markers: list[pg.InfiniteLine] = []
+        self._expected: dict[str, pg.InfiniteLine] = {}
+        self._expected_values: dict[str, float] = {}
+
+        bg, fg = plot_background(self)
+        self.loss_widget = pg.PlotWidget(background=bg)
+        self.acc_widget = pg.PlotWidget(background=bg, axisItems={"bottom": IntegerAxis("bottom")})
+        self.loss_plot: pg.PlotItem = self.loss_widget.getPlotItem()
+        self.acc_plot: pg.PlotItem = self.acc_widget.getPlotItem()
+        for plot, title, xl, yl in ((self.loss_plot, "Loss per iteration", "iteration", "loss"),
+                                    (self.acc_plot, "Accuracy per epoch", "epoch", "accuracy (%)")):
+            plot.setTitle(title, color=fg)
+            plot.setLabel("bottom", xl, color=fg)
+            plot.setLabel("left", yl, color=fg)
+            plot.showGrid(x=True, y=True, alpha=0.25)
+            for ax in ("left", "bottom"):
+                plot.getAxis(ax).setPen(fg)
+                plot.getAxis(ax).setTextPen(fg)
+        lb = QtGui.QColor(bg)
+        lb.setAlpha(200)
+        self.loss_legend = self.loss_plot.addLegend(offset=(-10, 10), labelTextColor=fg, brush=lb)
+        self.acc_legend = self.acc_plot.addLegend(offset=(10, 10), labelTextColor=fg, brush=lb)
+        self.acc_plot.setYRange(0, 100)
+        self.acc_plot.setLimits(yMin=-2, yMax=102)
+
+        self.hover_line = pg.InfiniteLine(angle=90, pen=pg.mkPen((120, 120, 120), width=1,
+                                                                 style=QtCore.Qt.PenStyle.DashLine))
+        self.hover_line.setVisible(False)
+        self.loss_plot.addItem(self.hover_line, ignoreBounds=True)
+        self.loss_plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
+
+        # toolbar
+        self.series_boxes: dict[str, QtWidgets.QCheckBox] = {}
+        bar = QtWidgets.QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        for key, label, _ in SERIES:
+            cb = QtWidgets.QCheckBox(label)
+            cb.setChecked(True)
+            cb.setObjectName(f"show_{key}")
+            cb.toggled.connect(self._apply_visibility)
+            self.series_boxes[key] = cb
+            bar.addWidget(cb)
+        self.raw_box = QtWidgets.QCheckBox("raw")
+        self.raw_box.setToolTip("Show the raw per-minibatch values (faint) under the smoothed line")
+        self.raw_box.setChecked(True)
+        self.raw_box.toggled.connect(self._apply_visibility)
+        self.log_box = QtWidgets.QCheckBox("log y")
+        self.log_box.setObjectName("log_y")
+        self.log_box.toggled.connect(self.set_log_y)
+        bar.addWidget(self.raw_box)
+        bar.addWidget(self.log_box)
+        bar.addStretch(1)
+        self.png_button = QtWidgets.QPushButton("Export PNG…")
+        self.csv_button = QtWidgets.QPushButton("Export CSV…")
+        self.png_button.clicked.connect(self._ask_png)
+        self.csv_button.clicked.connect(self._ask_csv)
+        bar.addWidget(self.png_button)
+        bar.addWidget(self.csv_button)
+
+        self.readout = QtWidgets.QLabel("Hover over the loss plot to read values.")
+        self.readout.setObjectName("hover_readout")
+        self.readout.setTextFormat(QtCore.Qt.TextFormat.RichText)
+
+        split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        split.addWidget(self.loss_widget)
+        split.addWidget(self.acc_widget)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        split.setChildrenCollapsible(False)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(bar)
+        lay.addWidget(self.readout)
+        lay.addWidget(split, 1)
+        #: a function returning (header, rows) for "Export CSV" (set by the workspace)
+        self.table_source = None
+
+    # ------------------------------------------------------------------ models and data
+    def set_models(self, names: list[str]) -> None:
+        """Create one set of curves per model (removes the old ones and all markers)."""
+        for c in self._curves.values():
+            for item in c.items:
+                self.loss_plot.removeItem(item)
+                self.acc_plot.removeItem(item)
+        self.loss_legend.clear()
+        self.acc_legend.clear()
+        self._curves = {n: _ModelCurves(n, self.loss_plot, self.acc_plot, self._style.line_width) for n in names}
+        for c in self._curves.values():
+            for key, label, _ in SERIES:
+                self.loss_legend.addItem(c.smooth[key], f"{c.name} {label}")
+            self.acc_legend.addItem(c.train_acc, f"{c.name} train")
+            self.acc_legend.addItem(c.val_acc, f"{c.name} val")
+        self.clear_markers()
+        self._histories = {}
+        self._apply_visibility()
+
+    def model_names(self) -> list[str]:
+        return list(self._curves)
+
+    def curve(self, model: str, series: str, smoothed: bool = True) -> pg.PlotDataItem:
+        """The curve item of ``series`` ("total", "data", "reg") for ``model`` (for tests and export)."""
+        c = self._curves[model]
+        return (c.smooth if smoothed else c.raw)[series]
+
+    def accuracy_curve(self, model: str, split: str = "train") -> pg.PlotDataItem:
+        c = self._curves[model]
+        return c.train_acc if split == "train" else c.val_acc
+
+    def refresh(self, histories: dict) -> None:
+        """Repaint from ``{model: History}`` (called by the workspace's throttled timer)."""
+        self._histories = histories
+        log = self.log_box.isChecked()
+        for name, h in histories.items():
+            c = self._curves.get(name)
+            if c is None:
+                continue
+            x = h.column("iteration")
+            for key, _, _ in SERIES:
+                raw, sm = h.column(key), h.smoothed(key)
+                if log:  # zeros (λ = 0) cannot be drawn on a log axis: leave gaps
+                    raw = np.where(raw > 0, raw, np.nan)
+                    sm = np.where(sm > 0, sm, np.nan)
+                c.raw[key].setData(x, raw, connect="finite")
+                c.smooth[key].setData(x, sm, connect="finite")
+            ep, tr, va = h.epoch_columns()
+            c.train_acc.setData(ep, tr * 100.0)
+            ok = np.isfinite(va)
+            c.val_acc.setData(ep[ok], va[ok] * 100.0)
+
+    # ------------------------------------------------------------------ markers
+    def clear_markers(self) -> None:
+        for m in self._markers:
+            self.loss_plot.removeItem(m)
+        self._markers = []
+
+    def markers(self) -> list[pg.InfiniteLine]:
+        return list(self._markers)
+
+    def mark_divergence(self, iteration: int, text: str) -> None:
+        """A red vertical line where the loss overflowed."""
+        line = pg.InfiniteLine(pos=iteration, angle=90, pen=pg.mkPen("#d00000", width=3),
+                               label=text, labelOpts={"position": 0.85, "color": "#d00000",
+                                                      "fill": (255, 255, 255, 200)})
+        self.loss_plot.addItem(line, ignoreBounds=True)
+        self._markers.append(line)
+
+    def set_expected(self, values: dict[str, tuple[float, str]]) -> None:
+        """Sanity-check reference lines: ``{model: (expected initial loss, label)}``."""
+        for line in self._expected.values():
+            self.loss_plot.removeItem(line)
+        self._expected, self._expected_values = {}, {}
+        for name, (value, label) in values.items():
+            col = QtGui.QColor(model_color(name))
+            line = pg.InfiniteLine(angle=0, pen=pg.mkPen(col, width=1, style=QtCore.Qt.PenStyle.DashDotLine),
+                                   label=label, labelOpts={"position": 0.45, "color": col, "anchors": [(0.5, 1), (0.5, 1)]})
+            self.loss_plot.addItem(line, ignoreBounds=True)
+            self._expected[name] = line
+            self._expected_values[name] = float(value)
+        self._place_expected()
+
+    def expected_lines(self) -> dict[str, pg.InfiniteLine]:
+        return dict(self._expected)
+
+    def _place_expected(self) -> None:
+        log = self.log_box.isChecked()
+        for name, line in self._expected.items():
+            v = self._expected_values[name]
+            line.setPos(np.log10(v) if log and v > 0 else v)
+
+    # ------------------------------------------------------------------ view options
+    def set_log_y(self, on: bool) -> None:
+        if self.log_box.isChecked() != bool(on):
+            self.log_box.setChecked(bool(on))
+            return
+        self.loss_plot.setLogMode(x=False, y=bool(on))
+        self._place_expected()
+        if self._histories:
+            self.refresh(self._histories)
+        self.loss_plot.enableAutoRange()
+
+    def _apply_visibility(self) -> None:
+        raw_on = self.raw_box.isChecked()
+        for c in self._curves.values():
+            for key, box in self.series_boxes.items():
+                c.smooth[key].setVisible(box.isChecked())
+                c.raw[key].setVisible(box.isChecked() and raw_on)
+
+    def set_presentation(self, on: bool) -> None:
+        self._style = style_for(on)
+        font = QtGui.QFont()
+        font.setPointSize(self._style.plot_font_pt)
+        for plot in (self.loss_plot, self.acc_plot):
+            for ax in ("left", "bottom"):
+                plot.getAxis(ax).setStyle(tickFont=font)
+                plot.getAxis(ax).label.setFont(font)
+            plot.titleLabel.setText(plot.titleLabel.text, size=f"{self._style.plot_font_pt + 2}pt")
+        for c in self._curves.values():
+            c.set_width(self._style.line_width)
+        for legend in (self.loss_legend, self.acc_legend):
+            legend.setLabelTextSize(f"{self._style.plot_font_pt - 1}pt")
+
+    # ------------------------------------------------------------------ hover
+    def _on_mouse_moved(self, pos) -> None:
+        vb = self.loss_plot.getViewBox()
+        if not self.loss_plot.sceneBoundingRect().contains(pos) or not self._histories:
+            self.hover_line.setVisible(False)
+            return
+        x = vb.mapSceneToView(pos).x()
+        self.show_readout(x)
+
+    def show_readout(self, x: float) -> str:
+        """Put the values nearest iteration ``x`` into the readout label; returns its text."""
+        parts, it_shown = [], None
+        for name, h in self._histories.items():
+            its = h.column("iteration")
+            if its.size == 0:
+                continue
+            i = int(np.clip(np.searchsorted(its, x), 0, its.size - 1))
+            if i > 0 and abs(its[i - 1] - x) < abs(its[i] - x):
+                i -= 1
+            it_shown = int(its[i])
+            col = MODEL_COLORS.get(name, "#444")
+            parts.append(f"<span style='color:{col}'><b>{name}</b></span> total {h.smoothed('total')[i]:.4g} "
+                         f"(raw {h.column('total')[i]:.4g}) · data {h.smoothed('data')[i]:.4g} · "
+                         f"λR {h.smoothed('reg')[i]:.3g}")
+        if it_shown is None:
+            return ""
+        self.hover_line.setPos(it_shown)
+        self.hover_line.setVisible(True)
+        text = f"iteration <b>{it_shown}</b> — " + " &nbsp;|&nbsp; ".join(parts)
+        self.readout.setText(text)
+        return text
+
+    # ------------------------------------------------------------------ export
+    def export_png(self, path: str, which: str = "loss") -> None:
+        """Save the loss (or accuracy) plot as a PNG through the app's exporter."""
+        from gui.exporting import export_plot
+        export_plot(self.loss_plot if which == "loss" else self.acc_plot, path, "png")
+
+    def export_csv(self, path: str) -> None:
+        """Write the history table (from ``table_source``) atomically."""
+        if self.table_source is None:
+            raise ValueError("there is no training history to export yet")
+        header, rows = self.table_source()
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(rows)
+        write_text_atomic(path, buf.getvalue())
+
+    def _ask_png(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export loss plot", "loss_curves.png", "PNG (*.png)")
+        if path:
+            try:
+                self.export_png(path)
+                self.export_png(os.path.splitext(path)[0] + "_accuracy.png", which="accuracy")
+            except (OSError, ValueError) as exc:
+                QtWidgets.QMessageBox.warning(self, "Export failed", str(exc))
+
+    def _ask_csv(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export history", "history.csv", "CSV (*.csv)")
+        if path:
+            try:
+                self.export_csv(path)
+            except (OSError, ValueError) as exc:
+                QtWidgets.QMessageBox.warning(self, "Export failed", str(exc))
+
+
+def write_text_atomic(path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder, then rename."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".csv", dir=folder)
+    done = False
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+        done = True
+    finally:
+        if not done and os.path.exists(tmp):
+            os.remove(tmp)

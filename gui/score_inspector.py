@@ -1,0 +1,314 @@
+"""Score inspector: one real test image -> its class scores, hinge terms and softmax probabilities.
+
+The lecture's cat/car/frog table on a real image: for the chosen model, the scores ``s = W x + b``
+(``decision_function`` of a snapshot of the model), then both losses computed on those same scores by
+``core.losses``: the hinge terms ``max(0, s_j - s_y + Δ)`` (``hinge_terms``), the probabilities
+(``softmax_probabilities``) and ``-ln p_y`` (``softmax_per_example``).
+
+Plots are horizontal bars (class names on the y axis stay readable): scores with the correct class
+highlighted and vertical lines at ``s_y`` and at the hinge threshold ``s_y - Δ`` (every other class
+whose bar reaches past it pays a hinge term), next to the probability bars.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from core.losses import hinge_per_example, hinge_terms, softmax_per_example, softmax_probabilities
+from gui.loss_curves import model_color, plot_background
+from gui.theme import style_for
+from gui.widgets.image_grid import ImageGrid
+from gui.widgets.qimage import to_pixmap
+
+__all__ = ["ScoreInspector"]
+
+CORRECT = QtGui.QColor("#2ca02c")
+PAYS = QtGui.QColor("#d62728")
+FREE = QtGui.QColor("#9aa7b8")
+COLUMNS = ("class", "score s_j", "hinge term", "exp(s_j)", "p_j")
+COLUMN_TIPS = ("", "s_j = w_j·x + b_j", "max(0, s_j − s_y + Δ): what class j costs under the hinge loss",
+               "unnormalised probability e^(s_j)", "softmax probability e^(s_j) / Σ_k e^(s_k)")
+
+
+class ScoreInspector(QtWidgets.QWidget):
+    """Pick a test image; see its scores, hinge terms and softmax probabilities for one model."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._style = style_for(False)
+        self._images = None
+        self._labels = None
+        self._features = None
+        self._class_names: list[str] = []
+        self._models: dict = {}
+        self._delta = 1.0
+        self._rng = np.random.default_rng(0)
+        self.index = 0
+        self.scores: np.ndarray | None = None
+
+        # picker
+        self.strip = ImageGrid(tile=34, columns=10)
+        self.strip.setObjectName("inspector_strip")
+        self.strip.clicked.connect(self._on_strip)
+        self.random_button = QtWidgets.QPushButton("Random image")
+        self.random_button.clicked.connect(self.pick_random)
+        self.index_spin = QtWidgets.QSpinBox()
+        self.index_spin.setPrefix("test #")
+        self.index_spin.setKeyboardTracking(False)
+        self.index_spin.valueChanged.connect(self.set_index)
+        self.model_combo = QtWidgets.QComboBox()
+        self.model_combo.setToolTip("Whose scores to show (both losses are computed on the same scores)")
+        self.model_combo.currentIndexChanged.connect(lambda _i: self.update_view())
+        self.image_label = QtWidgets.QLabel()
+        self.image_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.image_label.setFixedSize(128, 128)
+        self.caption = QtWidgets.QLabel("")
+        self.caption.setObjectName("inspector_caption")
+        self.caption.setWordWrap(True)
+        self.caption.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+
+        top = QtWidgets.QHBoxLayout()
+        top.addWidget(QtWidgets.QLabel("<b>Score inspector</b>"))
+        top.addWidget(self.index_spin)
+        top.addWidget(self.random_button)
+        top.addWidget(self.model_combo)
+        top.addWidget(self.strip, 1)
+        left = QtWidgets.QVBoxLayout()
+        left.setContentsMargins(0, 0, 0, 0)
+        left.addWidget(self.image_label, 0, QtCore.Qt.AlignmentFlag.AlignHCenter)
+        left.addWidget(self.caption)
+        left.addStretch(1)
+
+        # plots
+        bg, fg = plot_background(self)
+        self._fg = fg
+        self.glw = pg.GraphicsLayoutWidget()
+        self.glw.setBackground(bg)
+        self.score_plot = self.glw.addPlot(row=0, col=0, title="scores s_j = w_j·x + b_j")
+        self.prob_plot = self.glw.addPlot(row=0, col=1, title="softmax p_j")
+        self.glw.ci.layout.setColumnStretchFactor(0, 3)
+        self.glw.ci.layout.setColumnStretchFactor(1, 2)
+        for p in (self.score_plot, self.prob_plot):
+            p.hideButtons()
+            p.setMenuEnabled(False)
+            p.setMouseEnabled(False, False)
+            p.invertY(True)
+            p.titleLabel.setText(p.titleLabel.text, color=fg)
+            for ax in ("left", "bottom"):
+                p.getAxis(ax).setPen(fg)
+                p.getAxis(ax).setTextPen(fg)
+        self.prob_plot.setYLink(self.score_plot)
+        self.prob_plot.getAxis("left").setStyle(showValues=False)
+        self.prob_plot.setXRange(0, 1, padding=0.02)
+        self.prob_plot.getAxis("bottom").setTicks([[(0, "0"), (0.5, "0.5"), (1, "1")]])
+        self.score_bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[])
+        self.prob_bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[])
+        self.score_plot.addItem(self.score_bars)
+        self.prob_plot.addItem(self.prob_bars)
+        self.zero_line = pg.InfiniteLine(pos=0, angle=90, pen=pg.mkPen(fg, width=1))
+        self.sy_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(CORRECT, width=2), label="s_y",
+                                       labelOpts={"position": 0.97, "color": CORRECT, "anchors": [(0, 1), (0, 1)]})
+        self.threshold_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(PAYS, width=2, style=QtCore.Qt.PenStyle.DashLine),
+                                              label="s_y − Δ", labelOpts={"position": 0.97, "color": PAYS, "anchors": [(1, 1), (1, 1)]})
+        for line in (self.zero_line, self.sy_line, self.threshold_line):
+            self.score_plot.addItem(line, ignoreBounds=True)
+
+        # table
+        self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
+        self.table.setObjectName("inspector_table")
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        for k, tip in enumerate(COLUMN_TIPS):
+            self.table.horizontalHeaderItem(k).setToolTip(tip)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.summary = QtWidgets.QLabel("")
+        self.summary.setObjectName("inspector_summary")
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        right = QtWidgets.QVBoxLayout()
+        right.addWidget(self.table, 1)
+        right.addWidget(self.summary)
+
+        body = QtWidgets.QHBoxLayout()
+        lw = QtWidgets.QWidget()
+        lw.setLayout(left)
+        self._left = lw
+        lw.setFixedWidth(168)
+        rw = QtWidgets.QWidget()
+        rw.setLayout(right)
+        body.addWidget(lw)
+        body.addWidget(self.glw, 3)
+        body.addWidget(rw, 3)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(top)
+        lay.addLayout(body, 1)
+
+    # ------------------------------------------------------------------ inputs
+    def set_data(self, images: np.ndarray | None, labels: np.ndarray | None, features: np.ndarray | None,
+                 class_names: list[str]) -> None:
+        """The test split: images ``(N, H, W, C)`` uint8, labels ``(N,)``, preprocessed features ``(N, D)``."""
+        self._images, self._labels, self._features = images, labels, features
+        self._class_names = list(class_names)
+        n = 0 if images is None else len(images)
+        with QtCore.QSignalBlocker(self.index_spin):
+            self.index_spin.setRange(0, max(0, n - 1))
+        # the strip: the first test image of every class (up to 20)
+        if n:
+            firsts = [int(np.flatnonzero(labels == c)[0]) for c in range(len(class_names))
+                      if np.any(labels == c)][:20]
+            self._strip_idx = firsts
+            self.strip.set_images(images[firsts], [class_names[labels[i]] for i in firsts])
+        else:
+            self._strip_idx = []
+            self.strip.set_images([], [])
+        ticks = [list(enumerate(self._class_names))]
+        self.score_plot.getAxis("left").setTicks(ticks)
+        self.prob_plot.getAxis("left").setTicks(ticks)
+        self.index = 0
+        self.set_features(features)
+
+    def set_features(self, features: np.ndarray | None) -> None:
+        """New preprocessed features for the same images (preprocessing changed)."""
+        self._features = features
+        self.update_view()
+
+    def set_models(self, models: dict, delta: float = 1.0) -> None:
+        """``{name: model}`` where ``model.decision_function(X)`` gives ``(N, C)`` scores (snapshots)."""
+        self._models = dict(models)
+        self._delta = float(delta)
+        names = list(models)
+        current = self.model_combo.currentData()
+        if [self.model_combo.itemData(i) for i in range(self.model_combo.count())] != names:
+            with QtCore.QSignalBlocker(self.model_combo):
+                self.model_combo.clear()
+                for n in names:
+                    self.model_combo.addItem(f"{n.capitalize()} model", n)
+                if current in names:
+                    self.model_combo.setCurrentIndex(names.index(current))
+        self.model_combo.setVisible(len(names) > 1)
+        self.update_view()
+
+    def set_index(self, index: int) -> None:
+        if self._images is None or not len(self._images):
+            return
+        self.index = int(np.clip(index, 0, len(self._images) - 1))
+        with QtCore.QSignalBlocker(self.index_spin):
+            self.index_spin.setValue(self.index)
+        sel = self._strip_idx.index(self.index) if self.index in self._strip_idx else None
+        self.strip.set_selected(sel)
+        self.update_view()
+
+    def pick_random(self) -> None:
+        if self._images is not None and len(self._images):
+            self.set_index(int(self._rng.integers(len(self._images))))
+
+    def _on_strip(self, i: int) -> None:
+        if i < len(self._strip_idx):
+            self.set_index(self._strip_idx[i])
+
+    def current_model(self) -> str | None:
+        return self.model_combo.currentData()
+
+    def set_presentation(self, on: bool) -> None:
+        self._style = style_for(on)
+        self.strip.set_tile(int(self._style.tile * 0.6))
+        big = int(self._style.big_image * 0.46)
+        self.image_label.setFixedSize(big, big)
+        self._left.setFixedWidth(big + 40)
+        font = QtGui.QFont()
+        font.setPointSize(self._style.plot_font_pt)
+        for p in (self.score_plot, self.prob_plot):
+            for ax in ("left", "bottom"):
+                p.getAxis(ax).setStyle(tickFont=font)
+            p.titleLabel.setText(p.titleLabel.text, size=f"{self._style.plot_font_pt}pt", color=self._fg)
+        self.update_view()
+
+    # ------------------------------------------------------------------ painting
+    def update_view(self) -> None:
+        """Recompute the scores of the chosen image with the chosen model and repaint everything."""
+        if self._images is None or not len(self._images):
+            self.caption.setText("No data set.")
+            return
+        img = self._images[self.index]
+        y = int(self._labels[self.index])
+        self.image_label.setPixmap(to_pixmap(img, self.image_label.width()))
+        name = self.current_model()
+        model = self._models.get(name)
+        if model is None or self._features is None:
+            self.scores = None
+            self.caption.setText(f"test #{self.index} · true class <b>{self._class_names[y]}</b>")
+            self._clear_plots()
+            return
+        s = np.asarray(model.decision_function(self._features[self.index:self.index + 1]), dtype=np.float64)
+        self.scores = s[0]
+        yy = np.array([y])
+        terms = hinge_terms(s, yy, self._delta)[0]
+        probs = softmax_probabilities(s)[0]
+        hinge_L = float(hinge_per_example(s, yy, self._delta)[0])
+        soft_L = float(softmax_per_example(s, yy)[0])
+        pred = int(np.argmax(self.scores))
+        ok = "✓" if pred == y else "✗"
+        self.caption.setText(f"test #{self.index} · true <b>{self._class_names[y]}</b> · predicted "
+                             f"<b>{self._class_names[pred]}</b> {ok}")
+        self._paint_plots(self.scores, terms, probs, y)
+        self._fill_table(self.scores, terms, probs, y)
+        col = model_color(name).name()
+        self.summary.setText(
+            f"<span style='color:{col}'><b>{name}</b></span> model's scores, both losses: "
+            f"hinge L<sub>i</sub> = Σ<sub>j≠y</sub> max(0, s<sub>j</sub> − s<sub>y</sub> + {self._delta:g}) = "
+            f"<b>{hinge_L:.3f}</b> &nbsp;·&nbsp; softmax L<sub>i</sub> = −ln p<sub>y</sub> = −ln {probs[y]:.3f} = "
+            f"<b>{soft_L:.3f}</b>")
+
+    def _clear_plots(self) -> None:
+        self.score_bars.setOpts(x0=[], y=[], width=[], brushes=[])
+        self.prob_bars.setOpts(x0=[], y=[], width=[], brushes=[])
+        self.table.setRowCount(0)
+        self.summary.setText("")
+
+    def bar_colors(self, terms: np.ndarray, y: int) -> list[QtGui.QColor]:
+        return [CORRECT if j == y else (PAYS if terms[j] > 0 else FREE) for j in range(len(terms))]
+
+    def _paint_plots(self, s, terms, probs, y) -> None:
+        c = len(s)
+        ys = np.arange(c)
+        colors = self.bar_colors(terms, y)
+        brushes = [pg.mkBrush(col) for col in colors]
+        self.score_bars.setOpts(x0=np.minimum(s, 0), y=ys, width=np.abs(s), height=0.7, brushes=brushes, pens=[None] * c)
+        self.prob_bars.setOpts(x0=np.zeros(c), y=ys, width=probs, height=0.7, brushes=brushes, pens=[None] * c)
+        self.sy_line.setPos(s[y])
+        self.threshold_line.setPos(s[y] - self._delta)
+        lo, hi = min(0.0, float(s.min()), s[y] - self._delta), max(0.0, float(s.max()))
+        pad = 0.08 * (hi - lo or 1.0)
+        self.score_plot.setXRange(lo - pad, hi + pad, padding=0)
+        self.score_plot.setYRange(-0.6, c - 0.4, padding=0)
+
+    def _fill_table(self, s, terms, probs, y) -> None:
+        c = len(s)
+        self.table.setRowCount(c)
+        with np.errstate(over="ignore"):
+            ex = np.exp(s)
+        bold = QtGui.QFont()
+        bold.setBold(True)
+        for j in range(c):
+            vals = [self._class_names[j], f"{s[j]:.3f}", "(correct class)" if j == y else f"{terms[j]:.3f}",
+                    f"{ex[j]:.3g}", f"{probs[j]:.3f}"]
+            for k, v in enumerate(vals):
+                item = self.table.item(j, k)
+                if item is None:
+                    item = QtWidgets.QTableWidgetItem()
+                    self.table.setItem(j, k, item)
+                item.setText(v)
+                item.setFont(bold if j == y else QtGui.QFont())
+                if k > 0:
+                    item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
+                fg = CORRECT if j == y else (PAYS if (k == 2 and terms[j] > 0) else None)
+                item.setForeground(fg if fg is not None else self.palette().color(QtGui.QPalette.ColorRole.Text))
+
+    def table_text(self) -> list[list[str]]:
+        """The table as shown (for tests)."""
+        return [[self.table.item(r, c).text() for c in range(self.table.columnCount())]
+                for r in range(self.table.rowCount())]

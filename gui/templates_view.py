@@ -1,0 +1,281 @@
+"""Weight templates: each class's row of ``W`` shown as an image, updating while training runs.
+
+Pixels come from ``core.preprocess.template_images`` (each row rescaled to 0..255 on its own, as in
+CS231n) or ``template_images_shared`` (one scale for all classes, so magnitudes compare). Clicking a
+template opens :class:`TemplateDialog`, a large view with a colour bar showing the actual weight values
+(for RGB data: the rescaled colour picture plus the R, G and B weight planes on one symmetric scale).
+The workspace calls :meth:`TemplatesView.set_weights` from its throttled repaint timer (~10 Hz).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from core.preprocess import template_images, template_images_shared
+from gui.loss_curves import model_color, plot_background
+from gui.theme import style_for
+from gui.widgets.image_grid import ImageGrid
+
+__all__ = ["TemplatesView", "TemplateDialog"]
+
+SCALES = (("per template (CS231n)", "per"), ("one shared scale", "shared"))
+
+
+class TemplateDialog(QtWidgets.QDialog):
+    """A large, live view of one class template with a colour bar of the weight values."""
+
+    def __init__(self, model: str, class_index: int, class_name: str, parent=None):
+        super().__init__(parent)
+        self.model, self.class_index, self.class_name = model, int(class_index), class_name
+        self.setWindowTitle(f"{model} template — {class_name}")
+        self.setModal(False)
+        self.resize(900, 420)
+        bg, fg = plot_background(self)
+        self.info = QtWidgets.QLabel()
+        self.info.setObjectName("template_info")
+        self.info.setWordWrap(True)
+        self.glw = pg.GraphicsLayoutWidget()
+        self.glw.setBackground(bg)
+        self._fg = fg
+        self._items: list[pg.ImageItem] = []
+        self._rgb_item: pg.ImageItem | None = None
+        self.colorbar: pg.ColorBarItem | None = None
+        self._channels = None
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.addWidget(self.info)
+        lay.addWidget(self.glw, 1)
+
+    def _build(self, channels: int) -> None:
+        self.glw.clear()
+        self._items = []
+        self._rgb_item = None
+        cmap = pg.colormap.get("CET-D1")
+        names = ["weights"] if channels == 1 else ["R weights", "G weights", "B weights"]
+        col = 0
+        if channels == 3:
+            vb = self._viewbox("RGB (rescaled)", col)
+            self._rgb_item = pg.ImageItem(axisOrder="row-major")
+            vb.addItem(self._rgb_item)
+            col += 1
+        last_plot = None
+        for name in names:
+            plot = self.glw.addPlot(row=0, col=col, title=name)
+            plot.titleLabel.setText(name, color=self._fg)
+            self._style_plot(plot)
+            item = pg.ImageItem(axisOrder="row-major")
+            plot.addItem(item)
+            self._items.append(item)
+            last_plot = plot
+            col += 1
+        self.colorbar = pg.ColorBarItem(values=(-1, 1), colorMap=cmap, interactive=False, width=18,
+                                        label="weight value")
+        self.colorbar.setImageItem(self._items, insert_in=last_plot)
+        self._channels = channels
+
+    def _style_plot(self, plot: pg.PlotItem) -> None:
+        plot.invertY(True)
+        plot.setAspectLocked(True)
+        plot.hideButtons()
+        plot.setMenuEnabled(False)
+        plot.setMouseEnabled(False, False)
+        for ax in ("left", "bottom"):
+            plot.getAxis(ax).setPen(self._fg)
+            plot.getAxis(ax).setTextPen(self._fg)
+
+    def _viewbox(self, title: str, col: int) -> pg.PlotItem:
+        plot = self.glw.addPlot(row=0, col=col, title=title)
+        plot.titleLabel.setText(title, color=self._fg)
+        self._style_plot(plot)
+        return plot
+
+    def set_template(self, weights: np.ndarray, rgb: np.ndarray | None) -> None:
+        """Show one class's weights ``(H, W, Cc)`` and, for colour data, the rescaled RGB ``(H, W, 3)`` uint8."""
+        w = np.asarray(weights, dtype=np.float32)
+        if self._channels != w.shape[2]:
+            self._build(w.shape[2])
+        m = float(np.max(np.abs(w))) or 1e-12
+        for c, item in enumerate(self._items):
+            item.setImage(w[:, :, c], autoLevels=False, levels=(-m, m))
+        self.colorbar.setLevels((-m, m))
+        if self._rgb_item is not None and rgb is not None:
+            self._rgb_item.setImage(rgb, autoLevels=False, levels=(0, 255))
+        lo, hi = float(w.min()), float(w.max())
+        extra = (f" The colour picture maps [{lo:.3g}, {hi:.3g}] to 0..255 (all three channels together)."
+                 if w.shape[2] == 3 else "")
+        self.info.setText(f"<b>{self.model}</b> · class <b>{self.class_name}</b> — weights range "
+                          f"[{lo:.3g}, {hi:.3g}], mean |w| = {float(np.abs(w).mean()):.3g}. The colour bar is "
+                          f"symmetric around 0 (blue negative, red positive).{extra}")
+
+    def levels(self) -> tuple[float, float]:
+        return tuple(self.colorbar.levels())
+
+
+class TemplatesView(QtWidgets.QWidget):
+    """One labelled grid of templates per model (two in compare mode)."""
+
+    template_clicked = QtCore.Signal(str, int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._style = style_for(False)
+        self._image_shape: tuple | None = None
+        self._class_names: list[str] = []
+        self._weights: dict[str, np.ndarray] = {}
+        self._images: dict[str, np.ndarray] = {}
+        self.grids: dict[str, ImageGrid] = {}
+        self.headers: dict[str, QtWidgets.QLabel] = {}
+        self.dialog: TemplateDialog | None = None
+        self.updates = 0
+
+        self.scale_combo = QtWidgets.QComboBox()
+        for label, key in SCALES:
+            self.scale_combo.addItem(label, key)
+        self.scale_combo.setToolTip("Per template: each class's weights stretched to black..white on their own "
+                                    "(CS231n's pictures). Shared: one scale, so strong and weak templates compare.")
+        self.scale_combo.currentIndexChanged.connect(self._repaint_all)
+        top = QtWidgets.QHBoxLayout()
+        title = QtWidgets.QLabel("<b>Weight templates</b> (rows of W) — click one to enlarge")
+        title.setWordWrap(True)
+        top.addWidget(title, 1)
+        top.addWidget(QtWidgets.QLabel("Scale:"))
+        top.addWidget(self.scale_combo)
+        self._grid_box = QtWidgets.QVBoxLayout()
+        self._grid_box.setContentsMargins(0, 0, 0, 0)
+        self.empty_label = QtWidgets.QLabel("Choose a data set to see the templates.")
+        self.empty_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self._grid_box.addWidget(self.empty_label)
+        inner = QtWidgets.QWidget()
+        inner_lay = QtWidgets.QVBoxLayout(inner)
+        inner_lay.setContentsMargins(0, 0, 0, 0)
+        inner_lay.addLayout(self._grid_box)
+        inner_lay.addStretch(1)
+        self.scroll = QtWidgets.QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.scroll.setWidget(inner)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(top)
+        lay.addWidget(self.scroll, 1)
+
+    # ------------------------------------------------------------------ set-up
+    def _tile(self) -> int:
+        return int(self._style.tile * 1.35)
+
+    def set_layout(self, models: list[str], class_names: list[str], image_shape: tuple) -> None:
+        """One grid per model; clears the weights."""
+        for g in self.grids.values():
+            g.setParent(None)
+            g.deleteLater()
+        for h in self.headers.values():
+            h.setParent(None)
+            h.deleteLater()
+        self.grids, self.headers, self._weights, self._images = {}, {}, {}, {}
+        self._class_names = list(class_names)
+        self._image_shape = tuple(image_shape)
+        self.empty_label.setVisible(not models)
+        for name in models:
+            head = QtWidgets.QLabel()
+            head.setObjectName(f"templates_header_{name}")
+            col = model_color(name).name()
+            head.setText(f"<span style='color:{col}'><b>{name.capitalize()}</b></span> model")
+            grid = ImageGrid(tile=self._tile(), columns=min(len(class_names), 10) if len(class_names) <= 10 else None)
+            grid.setObjectName(f"templates_{name}")
+            grid.clicked.connect(lambda i, n=name: self._on_clicked(n, i))
+            self._grid_box.addWidget(head)
+            self._grid_box.addWidget(grid)
+            self.grids[name], self.headers[name] = grid, head
+        self._set_columns()
+
+    def _set_columns(self) -> None:
+        """Fit the grids to the space: 2 tidy rows of 5 for 10 classes, tiles as large as fit (>= style tile)."""
+        c = len(self._class_names)
+        if not c or not self.grids:
+            return
+        vp = self.scroll.viewport()
+        avail_w, avail_h = max(1, vp.width() - 8), max(1, vp.height() - 4)
+        min_tile, max_tile = self._tile(), self._tile() * 2
+        cols = max(1, min(c, avail_w // (min_tile + 6)))
+        if c <= 10 and 5 <= cols < c:
+            cols = 5
+        rows = -(-c // cols) * len(self.grids)
+        cap_h = self.fontMetrics().height() + 2
+        head_h = sum(h.sizeHint().height() + 6 for h in self.headers.values())
+        tile_w = avail_w // cols - 6
+        tile_h = (avail_h - head_h) // max(1, rows) - 6 - cap_h - 2
+        tile = int(max(min_tile, min(max_tile, tile_w, tile_h)))
+        for g in self.grids.values():
+            if g.columns != cols or g.tile != tile:
+                g.columns = cols
+                g.set_tile(tile)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._set_columns()
+
+    def set_presentation(self, on: bool) -> None:
+        self._style = style_for(on)
+        self._set_columns()
+
+    # ------------------------------------------------------------------ data
+    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        """New ``{model: W (C, D)}``; repaints the grids (and the open dialog)."""
+        self._weights.update({k: np.asarray(v) for k, v in weights.items() if k in self.grids})
+        for name in weights:
+            self._repaint(name)
+        self.updates += 1
+        self._update_dialog()
+
+    def _repaint_all(self) -> None:
+        for name in self._weights:
+            self._repaint(name)
+        self._update_dialog()
+
+    def _repaint(self, name: str) -> None:
+        W = self._weights.get(name)
+        if W is None or self._image_shape is None or name not in self.grids:
+            return
+        fn = template_images_shared if self.scale_combo.currentData() == "shared" else template_images
+        imgs = fn(W, self._image_shape)
+        self._images[name] = imgs
+        self.grids[name].set_images(imgs, self._class_names)
+
+    def images(self, name: str) -> np.ndarray | None:
+        """The uint8 template images currently shown for ``name`` ``(C, H, W, Cc)``."""
+        return self._images.get(name)
+
+    def captions(self, name: str) -> list[str]:
+        return self.grids[name].captions()
+
+    # ------------------------------------------------------------------ large view
+    def _on_clicked(self, name: str, index: int) -> None:
+        self.open_dialog(name, index)
+        self.template_clicked.emit(name, index)
+
+    def open_dialog(self, name: str, index: int) -> TemplateDialog:
+        if self.dialog is not None:
+            self.dialog.close()
+            self.dialog.deleteLater()
+        self.dialog = TemplateDialog(name, index, self._class_names[index], self)
+        self._update_dialog()
+        self.dialog.show()
+        return self.dialog
+
+    def _update_dialog(self) -> None:
+        d = self.dialog
+        if d is None:
+            return
+        W = self._weights.get(d.model)
+        if W is None or self._image_shape is None:
+            return
+        shape = self._image_shape if len(self._image_shape) == 3 else self._image_shape + (1,)
+        row = W[d.class_index:d.class_index + 1]
+        rgb = template_images(row, shape)[0] if shape[2] == 3 else None
+        d.set_template(row[0].reshape(shape), rgb)
+
+    def close_dialog(self) -> None:
+        if self.dialog is not None:
+            self.dialog.close()
+            self.dialog.deleteLater()
+            self.dialog = None

@@ -1,0 +1,117 @@
+""".npz data sets: accepted layouts, value rules, and refusals."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.datasets import DatasetError, load, load_npz
+
+
+def _save(tmp_path, fname="d.npz", **arrays):
+    p = tmp_path / fname
+    np.savez(p, **arrays)
+    return p
+
+
+def _labels(n, c=3):
+    return np.arange(n) % c
+
+
+def test_train_test_keys_with_names(tmp_path):
+    X = np.random.default_rng(0).integers(0, 256, (12, 5, 5, 3), dtype=np.uint8)
+    p = _save(tmp_path, X_train=X, y_train=_labels(12), X_test=X[:3], y_test=_labels(3),
+              class_names=np.array(["a", "b", "c"]), name=np.array("My set"))
+    ds = load(p)
+    assert ds.name == "My set" and ds.class_names == ["a", "b", "c"]
+    assert ds.n_train == 12 and ds.n_test == 3 and not ds.notes
+    np.testing.assert_array_equal(ds.X_train, X)
+
+
+def test_x_y_only_is_split(tmp_path):
+    p = _save(tmp_path, X=np.zeros((20, 4, 4), np.uint8), y=_labels(20, 2))
+    ds = load_npz(p)
+    assert ds.image_shape == (4, 4, 1) and ds.n_train == 16 and ds.n_test == 4
+    assert ds.name == "d" and ds.class_names == ["0", "1"] and any("split 16/4" in n for n in ds.notes)
+
+
+@pytest.mark.parametrize("shape,expected", [((10, 16), (4, 4, 1)), ((10, 48), (4, 4, 3)), ((10, 3, 5, 6), (5, 6, 3)),
+                                            ((10, 5, 6, 1), (5, 6, 1))])
+def test_shapes(tmp_path, shape, expected):
+    X = np.arange(np.prod(shape)).reshape(shape) % 256
+    ds = load_npz(_save(tmp_path, X=X.astype(np.uint8), y=_labels(10, 2)))
+    assert ds.image_shape == expected
+
+
+def test_flat_rgb_rows_are_hwc_row_major(tmp_path):
+    img = np.arange(48, dtype=np.uint8).reshape(4, 4, 3)
+    X = np.stack([img.reshape(-1)] * 4)
+    ds = load_npz(_save(tmp_path, X=X, X_test=X[:2], y=_labels(4, 2), y_test=_labels(2, 2)))
+    np.testing.assert_array_equal(ds.X_train[0], img)
+
+
+def test_float_rules(tmp_path):
+    unit = np.linspace(0, 1, 4 * 16).reshape(4, 4, 4)
+    ds = load_npz(_save(tmp_path, "a.npz", X=unit, X_test=unit, y=_labels(4, 2), y_test=_labels(4, 2)))
+    assert ds.X_train.max() == 255 and ds.X_train.min() == 0 and ds.X_train.dtype == np.uint8
+    big = unit * 200.0
+    ds = load_npz(_save(tmp_path, "b.npz", X=big, X_test=big, y=_labels(4, 2), y_test=_labels(4, 2)))
+    assert ds.X_train.max() == 200
+    with pytest.raises(DatasetError, match=r"c.npz: 'X' holds floats -1..1; expected values in \[0, 1\] or \[0, 255\]"):
+        load_npz(_save(tmp_path, "c.npz", X=unit * 2 - 1, y=_labels(4, 2)))
+    with pytest.raises(DatasetError, match="NaN"):
+        load_npz(_save(tmp_path, "d.npz", X=np.full((4, 4, 4), np.nan), y=_labels(4, 2)))
+    with pytest.raises(DatasetError, match="integers 0..300"):
+        load_npz(_save(tmp_path, "e.npz", X=np.arange(4 * 16).reshape(4, 4, 4) * 300 // 63, y=_labels(4, 2)))
+
+
+def test_string_labels(tmp_path):
+    y = np.array(["dog", "cat"] * 5)
+    ds = load_npz(_save(tmp_path, X=np.zeros((10, 3, 3), np.uint8), y=y))
+    assert ds.class_names == ["cat", "dog"]
+
+
+@pytest.mark.parametrize("arrays,match", [
+    (dict(X=np.zeros((10, 7), np.uint8), y=np.zeros(10, int)), r"'X' has shape \(10, 7\)"),
+    (dict(X=np.zeros((10, 4, 4, 2), np.uint8), y=np.zeros(10, int)), r"'X' has shape \(10, 4, 4, 2\)"),
+    (dict(X=np.zeros((10, 4, 4), np.uint8), y=np.zeros(9, int)), "10 images but 'y' has 9 labels"),
+    (dict(images=np.zeros((10, 4, 4), np.uint8)), "needs arrays 'X' and 'y'"),
+    (dict(X=np.zeros((4, 4, 4), np.uint8), y=np.array([0, 1, 2, 3]), class_names=np.array(["a"])),
+     "lists 1 names but labels go up to 3"),
+    (dict(X=np.zeros((4, 4, 4), np.uint8), y=np.array([0, 1, 0, 1]), X_test=np.zeros((2, 4, 4), np.uint8)),
+     "must come together"),
+    (dict(X=np.zeros((4, 4, 4), np.uint8), y=np.array([0.5, 1, 0, 1])), "integer class labels"),
+])
+def test_bad_contents(tmp_path, arrays, match):
+    with pytest.raises(DatasetError, match=match):
+        load_npz(_save(tmp_path, **arrays))
+
+
+def test_object_arrays_are_never_unpickled(tmp_path):
+    p = tmp_path / "o.npz"
+    np.savez(p, X=np.array([np.zeros((2, 2)), "x"], dtype=object), y=np.array([0, 1]))
+    with pytest.raises(DatasetError, match="o.npz: contains an object"):
+        load(p)
+
+
+def test_not_a_zip(tmp_path):
+    p = tmp_path / "fake.npz"
+    p.write_bytes(b"hello")
+    with pytest.raises(DatasetError, match="fake.npz: not a NumPy .npz"):
+        load(p)
+
+
+def test_absurd_labels_and_tiny_sets_are_refused_quickly(tmp_path):
+    with pytest.raises(DatasetError, match="label 2147483647; class labels must be 0..999"):
+        load_npz(_save(tmp_path, "a.npz", X=np.zeros((2, 3, 3), np.uint8), y=np.array([0, 2 ** 31 - 1])))
+    with pytest.raises(DatasetError, match="only 1 image"):
+        load_npz(_save(tmp_path, "b.npz", X=np.zeros((1, 3, 3), np.uint8), y=np.array([0])))
+
+
+def test_damaged_npy_header(tmp_path):
+    p = _save(tmp_path, X=np.zeros((4, 3, 3), np.uint8), y=_labels(4, 2))
+    data = bytearray(p.read_bytes())
+    i = data.index(b"{'descr'")
+    data[i:i + 8] = b"{'descr("          # an unbalanced bracket: NumPy's header parser raises a tokenizer error
+    p.write_bytes(bytes(data))
+    with pytest.raises(DatasetError, match="damaged .npz"):
+        load_npz(p)

@@ -1,0 +1,155 @@
+"""Nearest Neighbour workspace, Test set tab: evaluate with live accuracy, cancel, confusion click-through, timing."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from PySide6 import QtCore
+
+from core.datasets import load
+from core.knn import KNearestNeighbor
+from core.metrics import confusion_matrix, per_class_accuracy
+from tests._knn_gui import click_tile, counts_from_label, make_workspace, plain, wait_idle
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load("digits")
+
+
+@pytest.fixture
+def ws(qtbot, digits):
+    w = make_workspace(qtbot, digits)
+    w.tabs.setCurrentWidget(w.evaluate)
+    yield w
+    w.runner.shutdown()
+
+
+def _core_predictions(ds, k, metric):
+    X = ds.X_train.reshape(ds.n_train, -1)
+    Xt = ds.X_test.reshape(ds.n_test, -1)
+    return KNearestNeighbor(k, metric).fit(X, ds.y_train).predict(Xt)
+
+
+def _evaluate(qtbot, ws):
+    with qtbot.waitSignal(ws.runner.job_finished, timeout=60000,
+                          check_params_cb=lambda job, status: job.kind == "knn-evaluate"):
+        qtbot.mouseClick(ws.evaluate.run_button, QtCore.Qt.MouseButton.LeftButton)
+
+
+def test_evaluate_shows_core_accuracy_confusion_and_per_class(qtbot, ws, digits):
+    ws.set_k(3)
+    ws.metric_buttons["l1"].click()
+    assert ws.evaluate.run_button.text() == "Evaluate k = 3, L1 on 360 test images"
+    _evaluate(qtbot, ws)
+    pred = _core_predictions(digits, 3, "l1")
+    correct, n = counts_from_label(ws.evaluate.accuracy_label.text())
+    assert (correct, n) == (int((pred == digits.y_test).sum()), digits.n_test)
+    assert f"{correct / n:.2%}" in plain(ws.evaluate.accuracy_label.text())
+    cm = confusion_matrix(digits.y_test, pred, 10)
+    shown = np.array([[int(ws.evaluate.confusion.cell_text(i, j)) for j in range(10)] for i in range(10)])
+    np.testing.assert_array_equal(shown, cm)
+    np.testing.assert_allclose(ws.evaluate.per_class.values, per_class_accuracy(digits.y_test, pred, 10))
+    assert ws.evaluate.per_class.texts()[0].endswith("%")
+    assert ws.evaluate.progress.value() == digits.n_test
+    header, rows = ws.table_for_export()
+    assert header[0] == "true \\ predicted" and rows[0][1] == cm[0, 0]
+
+
+def test_running_accuracy_streams_while_evaluating(qtbot, ws, digits):
+    ws.evaluate.chunk_rows = 40
+    texts, values = [], []
+    original = ws.evaluate._on_partial
+
+    def spy(block):
+        original(block)
+        texts.append(plain(ws.evaluate.accuracy_label.text()))
+        values.append(ws.evaluate.progress.value())
+
+    ws.evaluate._on_partial = spy
+    _evaluate(qtbot, ws)
+    assert len(texts) == 9                                    # ceil(360 / 40) blocks
+    assert all(t.startswith("Running accuracy:") for t in texts)
+    assert [counts_from_label(t)[1] for t in texts] == [40, 80, 120, 160, 200, 240, 280, 320, 360]
+    assert values == sorted(values) and values[-1] == 360
+    pred = _core_predictions(digits, 5, "l2")
+    assert counts_from_label(texts[2]) == (int((pred[:120] == digits.y_test[:120]).sum()), 120)
+
+
+def test_cancel_mid_run(qtbot, ws, digits, monkeypatch):
+    ws.evaluate.chunk_rows = 4
+    model = ws.session.models["l2"]
+    slow = model.predict
+
+    def predict(X, k=None, **kw):
+        time.sleep(0.03)
+        return slow(X, k, **kw)
+
+    monkeypatch.setattr(model, "predict", predict)
+    qtbot.mouseClick(ws.evaluate.run_button, QtCore.Qt.MouseButton.LeftButton)
+    assert not ws.evaluate.run_button.isEnabled() and ws.evaluate.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: ws.evaluate._done >= 12, timeout=20000)
+    t0 = time.perf_counter()
+    with qtbot.waitSignal(ws.runner.job_finished, timeout=5000):
+        qtbot.mouseClick(ws.evaluate.cancel_button, QtCore.Qt.MouseButton.LeftButton)
+    assert time.perf_counter() - t0 < 1.0
+    text = plain(ws.evaluate.accuracy_label.text())
+    assert text.startswith("Cancelled after") and ws.evaluate._done < digits.n_test
+    assert ws.evaluate.result is None
+    assert ws.evaluate.run_button.isEnabled() and not ws.evaluate.cancel_button.isEnabled()
+    assert ws.evaluate.confusion.table.rowCount() == 0
+
+
+def test_confusion_cell_click_shows_images_and_opens_matches(qtbot, ws, digits):
+    _evaluate(qtbot, ws)
+    pred = ws.evaluate.result["pred"]
+    cm = ws.evaluate.result["confusion"]
+    off = cm.copy()
+    np.fill_diagonal(off, 0)
+    i, j = (int(v) for v in np.argwhere(off > 0)[0])
+    table = ws.evaluate.confusion.table
+    rect = table.visualItemRect(table.item(i, j))
+    qtbot.mouseClick(table.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=rect.center())
+    expected = np.flatnonzero((digits.y_test == i) & (pred == j))
+    assert ws.evaluate.cell_grid.captions() == [f"#{k}" for k in expected]
+    assert f"{expected.size:,} test images" in plain(ws.evaluate.cell_title.text())
+    click_tile(qtbot, ws.evaluate.cell_grid, 0)
+    assert ws.tabs.currentWidget() is ws.matches
+    assert ws.matches.index == int(expected[0])
+    assert "wrong" in plain(ws.matches.result_label.text())
+    # whole-test-set predictions colour the strip (green right / red wrong)
+    assert "green = right" in ws.matches.page_label.text()
+
+
+def test_train_vs_test_time_and_scaling(qtbot, ws, digits):
+    _evaluate(qtbot, ws)
+    summary = plain(ws.evaluate.timing.summary.text())
+    assert summary.startswith("train: ") and "vs test: " in summary and "measured" in summary
+    bars = ws.evaluate.timing.bars.opts["height"]
+    assert bars[1] > bars[0] > 0          # predicting the test set costs more than memorising
+    wait_idle(qtbot, ws, "knn-timing")
+    x, y = ws.evaluate.timing.pred_curve.getData()
+    assert len(x) >= 3 and x[-1] == digits.n_train
+    assert "training images: predicting one test image went from" in plain(ws.evaluate.timing.scaling_label.text())
+
+
+def test_stale_results_are_flagged_after_k_changes(qtbot, ws):
+    _evaluate(qtbot, ws)
+    ws.set_k(9)
+    assert "for k = 5, L2" in ws.evaluate.stale_label.text()
+    assert ws.evaluate.run_button.text().startswith("Evaluate k = 9")
+    ws.set_k(5)
+    assert ws.evaluate.stale_label.text() == ""
+
+
+def test_new_dataset_cancels_and_clears(qtbot, ws, digits):
+    ws.evaluate.chunk_rows = 2
+    qtbot.mouseClick(ws.evaluate.run_button, QtCore.Qt.MouseButton.LeftButton)
+    ws.set_dataset(digits.subsample(50, 10))
+    wait_idle(qtbot, ws)
+    assert ws.evaluate.result is None
+    assert plain(ws.evaluate.accuracy_label.text()) == "Not evaluated yet"
+    assert ws.evaluate.run_button.text() == "Evaluate k = 5, L2 on 100 test images"

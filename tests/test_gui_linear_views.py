@@ -1,0 +1,138 @@
+"""Score inspector numbers, the history buffers, and GUI responsiveness while training."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from PySide6 import QtCore
+
+from core.datasets import Dataset, load
+from core.losses import hinge_terms, softmax_per_example, softmax_probabilities
+from gui.linear_workspace import LinearWorkspace
+from gui.train_controller import History
+from gui.workers import JobRunner
+
+pytestmark = pytest.mark.gui
+LEFT = QtCore.Qt.MouseButton.LeftButton
+
+
+@pytest.fixture
+def make_ws(qtbot):
+    made = []
+
+    def make(ds, **kw):
+        runner = JobRunner()
+        w = LinearWorkspace(runner)
+        qtbot.addWidget(w)
+        w.resize(1400, 900)
+        w.show()
+        w.set_dataset(ds, **kw)
+        made.append((w, runner))
+        return w
+
+    yield make
+    for w, runner in made:
+        w.shutdown()
+        runner.shutdown()
+
+
+def _idle(qtbot, w, timeout=10000):
+    qtbot.waitUntil(lambda: not w.controller.running, timeout=timeout)
+    w.repaint_now(force=True)
+
+
+def test_score_table_is_the_slide_table_for_a_real_image(qtbot, make_ws):
+    ds = load("digits")
+    w = make_ws(ds, val_fraction=0.2, seed=0)
+    w.controller.step_iterations(30)
+    _idle(qtbot, w)
+    insp = w.inspector
+    insp.index_spin.setValue(17)
+    assert insp.index == 17
+    y = int(ds.y_test[17])
+    X = w.controller.features.X_test[17:18]
+    s = w.controller.trainer.models["softmax"].decision_function(X)
+    np.testing.assert_allclose(insp.scores, s[0], rtol=1e-6)
+    terms = hinge_terms(s.astype(np.float64), np.array([y]))[0]
+    probs = softmax_probabilities(s.astype(np.float64))[0]
+    rows = insp.table_text()
+    assert [r[0] for r in rows] == ds.class_names
+    for j, r in enumerate(rows):
+        assert r[1] == f"{s[0, j]:.3f}"
+        assert r[2] == ("(correct class)" if j == y else f"{terms[j]:.3f}")
+        assert r[4] == f"{probs[j]:.3f}"
+    loss = float(softmax_per_example(s.astype(np.float64), np.array([y]))[0])
+    assert f"{terms.sum():.3f}" in insp.summary.text() and f"{loss:.3f}" in insp.summary.text()
+    assert f"true <b>{ds.class_names[y]}</b>" in insp.caption.text()
+    # bars: the correct class green, classes past the threshold s_y − Δ red
+    colors = insp.bar_colors(terms, y)
+    assert colors[y].name() == "#2ca02c"
+    assert all((c.name() == "#d62728") == (terms[j] > 0) for j, c in enumerate(colors) if j != y)
+    assert insp.threshold_line.value() == pytest.approx(s[0, y] - 1.0)
+
+
+def test_score_inspector_strip_random_and_model_choice(qtbot, make_ws):
+    ds = load("digits")
+    w = make_ws(ds, val_fraction=0.2)
+    insp = w.inspector
+    qtbot.mouseClick(insp.strip, LEFT, pos=insp.strip.tile_rect(4).center())
+    assert int(ds.y_test[insp.index]) == 4                       # the strip shows one image per class
+    qtbot.mouseClick(insp.random_button, LEFT)
+    assert insp.index_spin.value() == insp.index
+    w.controls.loss_combo.setCurrentIndex(w.controls.loss_combo.findData("compare"))
+    w.controller.step_iterations(10)
+    _idle(qtbot, w)
+    insp.model_combo.setCurrentIndex(insp.model_combo.findData("hinge"))
+    X = w.controller.features.X_test[insp.index:insp.index + 1]
+    np.testing.assert_allclose(insp.scores, w.controller.trainer.models["hinge"].decision_function(X)[0], rtol=1e-6)
+    assert "hinge</b></span> model's scores" in insp.summary.text()
+
+
+def test_history_buffer_grows_smooths_and_ignores_repeats():
+    from core.training import Record
+    h = History(smoothing=0.5)
+    recs = [Record(i, 1, float(i), 0.0, float(i), 0.5, None, None, False) for i in range(1, 2001)]
+    assert h.extend(recs[:1500]) == 1500
+    assert h.extend(recs[1000:]) == 500                          # overlap is ignored
+    assert len(h) == 2000 and h.column("iteration")[-1] == 2000
+    assert h.smoothed("total")[0] == 1.0 and h.smoothed("total")[1] == pytest.approx(1.5)
+    assert h.epoch_columns()[0].size == 0
+
+
+def _medium_dataset(n=4000, shape=(32, 32, 3), classes=10, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % classes
+    protos = rng.integers(0, 256, size=(classes,) + shape)
+    X = np.clip(protos[y] * 0.5 + rng.integers(0, 128, size=(n,) + shape), 0, 255).astype(np.uint8)
+    return Dataset("Medium", X[: n * 3 // 4], y[: n * 3 // 4], X[n * 3 // 4:], y[n * 3 // 4:],
+                   [f"c{i}" for i in range(classes)])
+
+
+def test_event_loop_never_stalls_while_training_and_repainting(qtbot, make_ws):
+    w = make_ws(_medium_dataset(), val_fraction=0.1)
+    w.controls.loss_combo.setCurrentIndex(w.controls.loss_combo.findData("compare"))
+    gaps, last = [], [time.perf_counter()]
+
+    def probe():
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QtCore.QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(probe)
+    qtbot.mouseClick(w.controls.play_button, LEFT)
+    qtbot.waitUntil(lambda: w.controller.live.iteration > 0, timeout=5000)
+    last[0] = time.perf_counter()
+    timer.start()
+    qtbot.wait(3000)
+    timer.stop()
+    updates = w.templates.updates
+    qtbot.mouseClick(w.controls.play_button, LEFT)
+    _idle(qtbot, w)
+    worst = max(gaps) - 0.010
+    print(f"\nmax event-loop stall while training: {worst * 1000:.0f} ms over {len(gaps)} ticks; "
+          f"{w.controller.trainer.iteration} iterations; {updates} template repaints")
+    assert worst < 0.100, f"event loop stalled {worst * 1000:.0f} ms"
+    assert updates >= 10, "templates did not refresh at ~10 Hz"

@@ -1,0 +1,177 @@
+"""core.model_selection: fold properties, CV of k equals the naive loop, one search per fold."""
+from __future__ import annotations
+
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from core import distances, knn as knn_mod
+from core.knn import KNearestNeighbor
+from core.metrics import accuracy
+from core.model_selection import CVResult, KFold, cross_validate_knn, cross_validate_linear
+from core.progress import Cancelled
+
+
+def labels(counts):
+    return np.repeat(np.arange(len(counts)), counts)
+
+
+@pytest.mark.parametrize("stratified", [True, False])
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_folds_are_disjoint_and_cover_everything(stratified, shuffle):
+    y = np.random.default_rng(0).permutation(labels([13, 7, 22, 5]))
+    splits = KFold(5, shuffle=shuffle, stratified=stratified, random_state=1).split(y)
+    assert len(splits) == 5
+    vals = np.concatenate([va for _, va in splits])
+    assert sorted(vals.tolist()) == list(range(len(y)))
+    for tr, va in splits:
+        assert np.intersect1d(tr, va).size == 0 and tr.size + va.size == len(y)
+        assert (np.diff(va) > 0).all() and tr.dtype == np.int64
+    sizes = [va.size for _, va in splits]
+    assert max(sizes) - min(sizes) <= 1
+
+
+def test_stratified_counts_are_balanced():
+    y = labels([13, 7, 22, 5, 50])
+    splits = KFold(5, random_state=3).split(y)
+    per_fold = np.array([np.bincount(y[va], minlength=5) for _, va in splits])   # (folds, C)
+    assert (per_fold.max(axis=0) - per_fold.min(axis=0) <= 1).all()
+    np.testing.assert_array_equal(per_fold.sum(axis=0), [13, 7, 22, 5, 50])
+
+
+def test_seeded_and_repeatable():
+    y = labels([30, 30, 30])
+    a = KFold(4, random_state=7).split(y)
+    b = KFold(4, random_state=7).split(y)
+    c = KFold(4, random_state=8).split(y)
+    assert all((x[1] == z[1]).all() for x, z in zip(a, b))
+    assert any((x[1] != z[1]).any() for x, z in zip(a, c))
+    unshuffled = KFold(3, shuffle=False, stratified=False).split(np.zeros(9, int))
+    assert [va.tolist() for _, va in unshuffled] == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
+
+
+def test_kfold_validation():
+    with pytest.raises(ValueError, match="n_splits must be an integer >= 2"):
+        KFold(1).split([0, 1])
+    with pytest.raises(ValueError, match=r"n_splits must be <= the number of samples \(got n_splits=5, n=3\)"):
+        KFold(5).split([0, 1, 0])
+
+
+def naive_cv(X, y, ks, folds, metric, seed):
+    splits = KFold(folds, random_state=seed).split(y)
+    out = np.empty((len(ks), folds))
+    for f, (tr, va) in enumerate(splits):
+        for i, k in enumerate(ks):
+            out[i, f] = accuracy(y[va], KNearestNeighbor(k, metric).fit(X[tr], y[tr]).predict(X[va]))
+    return out
+
+
+@pytest.fixture
+def small_data():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 240)
+    centers = rng.integers(60, 200, (4, 24))
+    X = np.clip(centers[y] + rng.normal(0, 45, (240, 24)), 0, 255).astype(np.uint8)
+    return X, y
+
+
+@pytest.mark.parametrize("metric", ["l2", "l1"])
+def test_cross_validate_knn_equals_naive_loop(small_data, metric):
+    X, y = small_data
+    ks = [1, 2, 3, 5, 8, 20]
+    res = cross_validate_knn(X, y, ks, folds=4, metric=metric, random_state=5)
+    np.testing.assert_array_equal(res.scores, naive_cv(X, y, ks, 4, metric, 5))
+    assert res.param_name == "k" and res.values.tolist() == ks
+    np.testing.assert_allclose(res.mean, res.scores.mean(axis=1))
+    np.testing.assert_allclose(res.std, res.scores.std(axis=1))
+    assert res.best_index == int(np.argmax(res.mean)) and res.best_value == ks[res.best_index]
+
+
+def test_one_distance_computation_per_fold(small_data, monkeypatch):
+    X, y = small_data
+    searches, rows = [], []
+    real_kneighbors = KNearestNeighbor.kneighbors
+    real_keys = distances.TrainSet.keys
+
+    def spy_kneighbors(self, Q, k=None, **kw):
+        searches.append(k)
+        return real_kneighbors(self, Q, k, **kw)
+
+    def spy_keys(self, A, out, *args, **kw):
+        rows.append(len(A))
+        return real_keys(self, A, out, *args, **kw)
+
+    monkeypatch.setattr(KNearestNeighbor, "kneighbors", spy_kneighbors)
+    monkeypatch.setattr(distances.TrainSet, "keys", spy_keys)
+    cross_validate_knn(X, y, [1, 3, 5, 7, 9, 11, 13, 15, 17, 19], folds=5)
+    assert searches == [19] * 5                 # one neighbour search per fold, with max(ks)
+    assert sum(rows) == len(y)                  # each image's distance row computed once
+    assert knn_mod.TrainSet is distances.TrainSet
+
+
+def test_cross_validate_knn_progress_cancel_and_errors(small_data):
+    X, y = small_data
+    seen = []
+    cross_validate_knn(X, y, [1, 3], folds=3, progress=lambda d, t, m: seen.append((d, t)))
+    assert all(t == 3 for _, t in seen) and seen[-1][0] == 3
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    with pytest.raises(Cancelled):
+        cross_validate_knn(X, y, [1], folds=3, cancel=lambda: True)
+    with pytest.raises(ValueError, match="k must be <= the number of training images"):
+        cross_validate_knn(X[:10], y[:10], [9], folds=5)
+    with pytest.raises(ValueError, match="ks must contain"):
+        cross_validate_knn(X, y, [])
+
+
+def test_cvresult_csv():
+    res = CVResult.from_scores([1, 3], [[0.5, 0.7], [0.9, 0.8]], "k")
+    assert res.best_value == 3 and res.best_index == 1
+    lines = res.to_csv().splitlines()
+    assert lines[0] == "k,fold_1,fold_2,mean,std"
+    assert lines[2] == "3,0.9,0.8,0.85,0.05"
+    tie = CVResult.from_scores([1, 3], [[0.8], [0.8]], "k")
+    assert tie.best_value == 1                   # first value with the top mean
+
+
+class FakeLinear:
+    """Stands in for core.linear.LinearClassifier: accuracy is a known function of reg."""
+
+    calls: list = []
+
+    def __init__(self, *, reg, random_state=None, **params):
+        self.reg, self.random_state, self.params = reg, random_state, params
+
+    def fit(self, X, y, epochs=10):
+        FakeLinear.calls.append((self.reg, len(X), epochs, self.params))
+        return self
+
+    def score(self, X, y):
+        return 1.0 / (1.0 + abs(np.log10(self.reg) + 2)) - len(X) * 1e-6
+
+
+def test_cross_validate_linear_with_stub(small_data, monkeypatch):
+    X, y = small_data
+    fake = types.ModuleType("core.linear")
+    fake.LinearClassifier = FakeLinear
+    monkeypatch.setitem(sys.modules, "core.linear", fake)
+    FakeLinear.calls = []
+    seen = []
+    res = cross_validate_linear(X, y, [1e-4, 1e-2, 1.0], folds=3, estimator_params={"loss": "hinge"},
+                                epochs=2, progress=lambda d, t, m: seen.append(d))
+    assert res.param_name == "reg" and res.best_value == 1e-2 and res.scores.shape == (3, 3)
+    assert len(FakeLinear.calls) == 9 and all(c[2] == 2 and c[3] == {"loss": "hinge"} for c in FakeLinear.calls)
+    assert seen == list(range(1, 10))
+    with pytest.raises(ValueError, match="must not contain 'reg'"):
+        cross_validate_linear(X, y, [1.0], estimator_params={"reg": 1})
+
+
+def test_cross_validate_linear_real_classifier(small_data):
+    pytest.importorskip("core.linear")
+    X, y = small_data
+    Xf = (X.astype(np.float32) - 128) / 64
+    res = cross_validate_linear(Xf, y, [1e-3, 1e3], folds=3, epochs=3,
+                                estimator_params={"learning_rate": 1e-2})
+    assert res.scores.shape == (2, 3) and res.best_value == 1e-3
+    assert res.mean[0] > 0.6

@@ -34,6 +34,17 @@ import test_reliability_fuzz as fz  # noqa: E402  (the harness lives next to the
 WEIGHTS = {k: v / sum(fz.CI_BUDGET.values()) for k, v in fz.CI_BUDGET.items()}
 
 
+def crash_signatures(stats) -> dict:
+    """Distinct crashes: (kind, code location) -> (count, first detail)."""
+    out: dict = {}
+    for c in stats.crashes:
+        where = c["detail"].rsplit("(at ", 1)[-1].rstrip(")") if "(at " in c["detail"] else "-"
+        key = (c["kind"], where)
+        count, example = out.get(key, (0, c["detail"][:120]))
+        out[key] = (count + 1, example)
+    return dict(sorted(out.items(), key=lambda kv: -kv[1][0]))
+
+
 def run_atheris(harness, target, n):
     """Coverage-guided fuzzing of one target with atheris (libFuzzer); the harness decides crashes."""
     import atheris
@@ -94,8 +105,8 @@ def main(argv=None) -> int:
                     stats = fz.run_campaign(harness, target, n, seed=args.seed, deadline=deadline)
                 total.add(stats)
                 print(stats.line(), flush=True)
-                for c in stats.crashes[:5]:
-                    print(f"    [{c['kind']}] {c['what']}: {c['detail']}")
+                for (kind, where), (count, example) in crash_signatures(stats).items():
+                    print(f"    {count:6d} x [{kind}] at {where}: {example}")
                 saved += fz.save_crashes(stats, Path(args.out))
             stray = harness.stray_marker_files()
     finally:

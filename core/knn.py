@@ -6,14 +6,15 @@ indices ``0 .. C-1``; distances are ``float32``, neighbour indices ``int64``.
 
 How a query block is answered (see :mod:`core.distances`):
 
-1. one matrix product gives a ranking key for every (query, training image) pair of a
-   block of queries (L2: ``||b||^2 - 2 a.b``, which orders neighbours like the squared
-   distance; L1: the distance itself), never the full ``(N_test, N_train)`` matrix;
+1. for a block of queries, a ranking key is computed for every training image (L2: one
+   matrix product gives ``||b||^2 - 2 a.b``, which orders neighbours like the squared
+   distance; L1: the distance itself) -- never the full ``(N_test, N_train)`` matrix;
 2. the k smallest keys of each row are selected (``core._topk.smallest_k``);
-3. float32 rounding is accounted for: when two of the k keys, or the k-th and the next
-   one, are closer than the rounding bound (or the nearest is a near-duplicate), that row
-   is recomputed directly in float64, so the order is exact for ``uint8`` images and ties
-   go to the lower training index.
+3. float32 rounding is accounted for: keys closer to each other than the rounding bound
+   are re-measured directly in float64 and re-sorted, and if the k-th and the next key are
+   that close, every training image within reach is re-measured. So the order is exact for
+   ``uint8`` images, ties go to the lower training index, and a duplicate of the query is
+   at distance exactly 0.
 
 Tie rule for the vote: see :data:`TIE_RULE`.
 """
@@ -162,7 +163,7 @@ class KNearestNeighbor:
             Ab = A[start:start + rows]
             V = buf[:Ab.shape[0]]
             tr.keys(Ab, V, cancel=cancel)
-            dist[start:start + rows], idx[start:start + rows] = _select(Ab, tr, V, k)
+            dist[start:start + rows], idx[start:start + rows] = _select_rows(Ab, tr, V, k)
             done = min(n, start + rows)
             report(progress, done, n, f"nearest neighbours: {done}/{n} images")
         return dist, idx
@@ -212,6 +213,18 @@ def _check_ks(ks, n_train: int) -> list[int]:
     if not ks:
         raise ValueError("ks must contain at least one k (got an empty list)")
     return [check_k(k, n_train, "k") for k in ks]
+
+
+def _select_rows(Ab: np.ndarray, tr: TrainSet, V: np.ndarray, k: int):
+    """:func:`_select` on two halves of the block at once (NumPy releases the GIL)."""
+    n = Ab.shape[0]
+    if n < 64 or _topk.N_WORKERS < 2:
+        return _select(Ab, tr, V, k)
+    h = n // 2
+    first = _topk.executor().submit(_select, Ab[:h], tr, V[:h], k)
+    d2, i2 = _select(Ab[h:], tr, V[h:], k)
+    d1, i1 = first.result()
+    return np.concatenate([d1, d2]), np.concatenate([i1, i2])
 
 
 def _select(Ab: np.ndarray, tr: TrainSet, V: np.ndarray, k: int):

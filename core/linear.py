@@ -53,10 +53,8 @@ _controller = []  # lazily created threadpoolctl controller (finding the BLAS li
 def limit_blas_threads(n=1):
     """Context manager limiting BLAS to ``n`` threads while SGD runs (a no-op without threadpoolctl).
 
-    A minibatch matmul (200 x 3072 by 3072 x 10) is too small to gain from a second thread, and on a
-    busy 2-core machine OpenBLAS threads waiting for each other made SGD 4-6x slower; one thread also
-    leaves the other core to the GUI.
-    """
+    A minibatch matmul (200 x 3072 by 3072 x 10) gains little from a second thread, and on a busy 2-core
+    machine waiting OpenBLAS threads made SGD 4-6x slower; one thread also leaves a core to the GUI."""
     try:
         if not _controller:
             from threadpoolctl import ThreadpoolController
@@ -67,9 +65,7 @@ def limit_blas_threads(n=1):
 
 
 class LossParts(NamedTuple):
-    """Full loss at the current (or given) weights: ``total = data + reg``; ``reg`` is ``reg * R(W)``.
-
-    ``dW`` is ``(C, D)`` and ``db`` is ``(C,)``, the gradients of ``total``."""
+    """Full loss ``total = data + reg`` (``reg`` is ``lambda * R(W)``); gradients ``dW (C, D)``, ``db (C,)``."""
 
     data: float
     reg: float
@@ -91,14 +87,9 @@ class StepResult(NamedTuple):
 class Record:
     """One line of training history (also exported as :class:`core.training.Record`).
 
-    Attributes
-    ----------
-    iteration : int      -- SGD updates done so far, this one included (1-based)
-    epoch : int          -- the pass over the training set this iteration belongs to (1-based)
-    data_loss, reg_loss, total_loss : float -- on this minibatch, before the update; ``reg_loss = reg * R(W)``
-    batch_accuracy : float
-    train_accuracy, val_accuracy : float or None -- measured after the update, only at epoch ends
-    epoch_end : bool     -- True on the last iteration of an epoch
+    ``iteration``: updates so far, this one included (1-based); ``epoch``: the pass it belongs to (1-based);
+    losses and ``batch_accuracy`` on this minibatch before the update (``reg_loss = reg * R(W)``);
+    ``train_accuracy``/``val_accuracy`` after the update, only at epoch ends (``epoch_end`` True), else None.
     """
 
     iteration: int
@@ -113,9 +104,7 @@ class Record:
 
 
 class TrainingDiverged(ValueError):
-    """SGD produced an inf/NaN (or exploding) loss or weights; the last finite ``W_``/``b_`` were restored.
-
-    Attributes ``iteration`` and ``learning_rate`` say where and with what it happened."""
+    """SGD gave an inf/NaN (or exploding) loss or weights; the last finite ``W_``/``b_`` were restored."""
 
     def __init__(self, message, iteration, learning_rate):
         super().__init__(message)
@@ -166,9 +155,7 @@ class LinearClassifier:
         return {name: getattr(self, name) for name in _PARAMS}
 
     def set_params(self, **params):
-        """Set hyperparameters by name; unknown names raise ``ValueError``. Returns ``self``.
-
-        Values are validated when training next uses them (``fit``, ``sgd_step``)."""
+        """Set hyperparameters by name (validated when training next uses them). Returns ``self``."""
         for name in params:
             if name not in _PARAMS:
                 raise ValueError(f"invalid parameter {name!r} for LinearClassifier; "
@@ -178,14 +165,8 @@ class LinearClassifier:
         return self
 
     def validated_params(self):
-        """Check every hyperparameter; return them as a dict of clean values.
-
-        Raises
-        ------
-        ValueError, TypeError
-            Naming the parameter, the rule and the value (e.g. ``learning_rate must be a finite number > 0
-            (got learning_rate=-0.1)``).
-        """
+        """Check every hyperparameter and return clean values; ``ValueError``/``TypeError`` name the
+        parameter, the rule and the value (``learning_rate must be a finite number > 0 (got learning_rate=-0.1)``)."""
         check_choice(self.loss, "loss", tuple(LOSSES))
         pen = "none" if self.penalty is None else self.penalty
         check_choice(pen, "penalty", ("l2", "l1", "none"))
@@ -198,27 +179,15 @@ class LinearClassifier:
         if mom >= 1.0:
             raise ValueError(f"momentum must be >= 0 and < 1 (got momentum={self.momentum!r})")
         check_random_state(self.random_state)
-        return {
-            "loss": self.loss,
-            "penalty": pen,
-            "reg": check_positive(self.reg, "reg", strict=False),
-            "learning_rate": check_positive(self.learning_rate, "learning_rate"),
-            "batch_size": int(bs),
-            "init_scale": check_positive(self.init_scale, "init_scale", strict=False),
-            "delta": check_positive(self.delta, "delta", strict=False),
-            "momentum": mom,
-        }
+        return {"loss": self.loss, "penalty": pen, "reg": check_positive(self.reg, "reg", strict=False),
+                "learning_rate": check_positive(self.learning_rate, "learning_rate"), "batch_size": int(bs),
+                "init_scale": check_positive(self.init_scale, "init_scale", strict=False),
+                "delta": check_positive(self.delta, "delta", strict=False), "momentum": mom}
 
     # ------------------------------------------------------------------ set-up
     def init_params(self, n_features, n_classes, rng=None):
-        """(Re)initialise ``W_ = init_scale * N(0, 1)``, ``b_ = 0`` and the training state. Returns ``self``.
-
-        Parameters
-        ----------
-        n_features : int (D)
-        n_classes : int (C >= 2); ``classes_`` becomes ``arange(C)`` unless set by ``fit``
-        rng : None, int or Generator -- defaults to ``random_state``; later minibatch permutations
-            continue from the same generator.
+        """(Re)initialise ``W_ = init_scale * N(0, 1)`` (C, D), ``b_ = 0``, ``classes_ = arange(C)`` and the
+        training state. ``rng`` (default ``random_state``) also draws the later minibatch orders. Returns self.
         """
         hp = self.validated_params()
         d = check_in_range(n_features, "n_features", 1, 10**9, integer=True)
@@ -271,34 +240,20 @@ class LinearClassifier:
 
         Parameters
         ----------
-        X : array (N, D), finite
-        y : int array (N,)
-        epochs : int >= 0
+        X : array (N, D), finite;  y : int array (N,);  epochs : int >= 0
         X_val, y_val : optional validation set, accuracy recorded at every epoch end
-        classes : optional array of all class labels (default ``np.unique(y)``; give it when a class may
-            be missing from ``y``)
+        classes : all class labels (default ``np.unique(y)``; give it when a class may be missing from ``y``)
         progress, cancel : hooks (see :mod:`core.progress`); ``cancel`` raises ``Cancelled`` (the model
             keeps the weights reached so far)
 
-        Returns
-        -------
-        self
-
-        Raises
-        ------
-        ValueError
-            Bad hyperparameter, NaN/inf in ``X``, fewer than two classes, mismatched lengths;
-            :class:`TrainingDiverged` when the loss becomes inf/NaN (the last finite weights are kept).
+        Returns ``self``. Raises ``ValueError`` for a bad hyperparameter, NaN/inf in ``X``, fewer than two
+        classes or mismatched lengths, and :class:`TrainingDiverged` when the loss becomes inf/NaN (the last
+        finite weights are kept).
         """
         self.validated_params()
         X, y = _check_X_y(X, y)
         epochs = check_in_range(epochs, "epochs", 0, 10**6, integer=True)
-        cls = np.unique(y) if classes is None else np.unique(check_labels(classes, "classes"))
-        if cls.size < 2:
-            raise ValueError(f"y must contain at least 2 classes to train a classifier (got {cls.size}: "
-                             f"{cls.tolist()})")
-        self.init_params(X.shape[1], cls.size)
-        self.classes_ = cls
+        self._init_classes(X, y, classes)
         yi = self._encode(y)
         val = None
         if X_val is not None or y_val is not None:
@@ -314,20 +269,24 @@ class LinearClassifier:
         """One more epoch of SGD on ``(X, y)`` (initialising first if not fitted). Returns ``self``."""
         X, y = _check_X_y(X, y)
         if not hasattr(self, "W_"):
-            cls = np.unique(y) if classes is None else np.unique(check_labels(classes, "classes"))
-            if cls.size < 2:
-                raise ValueError(f"classes must hold at least 2 classes (got {cls.tolist()}); pass "
-                                 "classes=... on the first partial_fit call")
-            self.init_params(X.shape[1], cls.size)
-            self.classes_ = cls
+            self._init_classes(X, y, classes)
         X = self._check_X(X)
         with limit_blas_threads():
             self._run_epochs(X, self._encode(y), 1, None)
         return self
 
+    def _init_classes(self, X, y, classes):
+        cls = np.unique(y) if classes is None else np.unique(check_labels(classes, "classes"))
+        if cls.size < 2:
+            raise ValueError(f"y must contain at least 2 classes to train a classifier (got {cls.size}: "
+                             f"{cls.tolist()}); pass classes=... to name them all")
+        self.init_params(X.shape[1], cls.size)
+        self.classes_ = cls
+
     def _run_epochs(self, X, yi, epochs, val, *, progress=None, cancel=None):
         n = X.shape[0]
-        eval_idx = _eval_subset(n)
+        eval_idx = None if n <= EVAL_CAP else np.linspace(0, n - 1, EVAL_CAP).astype(np.int64)
+        X_eval, y_eval = (X, yi) if eval_idx is None else (X[eval_idx], yi[eval_idx])
         bs = min(self.validated_params()["batch_size"], n)
         buf = np.empty((bs, X.shape[1]), dtype=np.float32)
         epoch0 = (self.history_[-1].epoch if self.history_ else 0)
@@ -342,31 +301,19 @@ class LinearClassifier:
                 end = start + bs >= n
                 tr = va = None
                 if end:
-                    tr = self._accuracy_idx(X[eval_idx], yi[eval_idx])
+                    tr = self._accuracy_idx(X_eval, y_eval)
                     va = None if val is None else self._accuracy_idx(*val)
                 self.history_.append(Record(self.n_iter_, epoch0 + e + 1, r.data_loss, r.reg_loss,
                                             r.total_loss, r.batch_accuracy, tr, va, end))
             report(progress, e + 1, epochs, f"epoch {e + 1}/{epochs}: loss {r.total_loss:.4g}")
 
     def sgd_step(self, Xb, yb, *, iteration=None):
-        """One SGD update on a minibatch -- the hot loop of training (no label encoding, little checking).
+        """One SGD update on a minibatch ``Xb (B, D)`` float32 with class *indices* ``yb (B,)`` -- the hot loop.
 
-        Parameters
-        ----------
-        Xb : ndarray (B, D) float32 (C-contiguous; other dtypes are converted)
-        yb : int ndarray (B,) of class *indices* ``0 .. C-1``
-        iteration : int, optional -- the iteration number used in a divergence message
-            (default ``n_iter_ + 1``)
-
-        Returns
-        -------
-        StepResult -- losses and accuracy measured on the batch before the update.
-
-        Raises
-        ------
-        TrainingDiverged
-            The loss or the updated weights are not finite (or the loss exploded); ``W_``/``b_`` are set
-            back to the last weights that gave a finite loss.
+        Returns a :class:`StepResult` measured on the batch before the update. ``iteration`` (default
+        ``n_iter_ + 1``) labels a divergence message. Raises :class:`TrainingDiverged` when the loss or the
+        updated weights are not finite (or the loss exploded), after restoring the last weights that gave a
+        finite loss.
         """
         self._check_fitted()
         hp = self.validated_params()
@@ -391,55 +338,48 @@ class LinearClassifier:
                 dW += reg * np.sign(W)
             else:
                 R = 0.0
-            reg_loss = float(reg) * R
+            reg_loss = hp["reg"] * R
             total = data + reg_loss
             if self._first_loss is None and math.isfinite(total):
                 self._first_loss = max(1.0, total)
-            if not math.isfinite(total) or (total > 1e6 and total > _EXPLODE * self._first_loss):
-                self._diverged(it, hp["learning_rate"], total)
+            if not math.isfinite(total):
+                self._diverged(it, hp["learning_rate"], "loss became inf/NaN")
+            if total > 1e6 and total > _EXPLODE * self._first_loss:
+                self._diverged(it, hp["learning_rate"], f"loss exploded to {total:.3g}")
             np.copyto(self._snap_W, W)
             np.copyto(self._snap_b, b)
-            if hp["momentum"] > 0:
+            dW *= lr
+            if hp["momentum"] > 0:          # v = mu * v - lr * grad;  W += v
                 mu = np.float32(hp["momentum"])
                 self._vW *= mu
-                dW *= lr
                 self._vW -= dW
                 W += self._vW
                 self._vb *= mu
                 self._vb -= lr * db
                 b += self._vb
-            else:
-                dW *= lr
+            else:                           # W -= lr * grad
                 W -= dW
                 b -= lr * db
             if not (np.isfinite(W).all() and np.isfinite(b).all()):
-                self._diverged(it, hp["learning_rate"], float("nan"))
+                self._diverged(it, hp["learning_rate"], "weights became inf/NaN")
         self.n_iter_ += 1
         return StepResult(data, reg_loss, total, acc)
 
-    def _diverged(self, it, lr, total):
+    def _diverged(self, it, lr, what):
         np.copyto(self.W_, self._snap_W)
         np.copyto(self.b_, self._snap_b)
         self._vW[...] = 0
         self._vb[...] = 0
-        what = "loss became inf/NaN" if not math.isfinite(total) else f"loss exploded to {total:.3g}"
         raise TrainingDiverged(f"{what} at iteration {it} (learning rate {lr:g} is too large; "
                                f"try {lr / 10:g})", it, lr)
 
     # ------------------------------------------------------------------ evaluation
     def compute_loss(self, X, y, *, W=None, b=None):
-        """The full loss ``L = data + reg * R(W)`` and its gradients on ``(X, y)`` (read-only).
+        """The full loss ``L = data + reg * R(W)`` and its gradients on ``X (N, D)``, ``y (N,)`` (read-only).
 
-        Parameters
-        ----------
-        X : array (N, D)
-        y : array (N,) of labels from ``classes_``
-        W, b : optional (C, D) / (C,) weights to evaluate at instead of ``W_``/``b_`` (e.g. float64
-            copies for a gradient check); computation uses ``result_type(X, W)``.
-
-        Returns
-        -------
-        LossParts(data, reg, total, dW (C, D), db (C,))
+        ``W (C, D)``, ``b (C,)``: weights to evaluate at instead of ``W_``/``b_`` (e.g. float64 copies for a
+        gradient check; the computation uses ``result_type(X, W)``). Returns
+        ``LossParts(data, reg, total, dW (C, D), db (C,))``.
         """
         self._check_fitted()
         hp = self.validated_params()
@@ -479,7 +419,8 @@ class LinearClassifier:
         return float(np.mean(pred == y))
 
     def _accuracy_idx(self, X, yi):
-        return float(np.mean((X @ self.W_.T + self.b_).argmax(axis=1) == yi))
+        with np.errstate(over="ignore", invalid="ignore"):
+            return float(np.mean((X @ self.W_.T + self.b_).argmax(axis=1) == yi))
 
     def templates(self, image_shape, *, shared=False):
         """Rows of ``W_`` as images ``(C, H, W, Cc)`` uint8 (per-row scaling, or one shared scale)."""
@@ -501,9 +442,3 @@ def _check_X_y(X, y, x_name="X", y_name="y"):
                          f"({x_name} has {X.shape[0]} rows, {y_name} has {y.shape[0]} labels)")
     return np.ascontiguousarray(X, dtype=np.float32), y
 
-
-def _eval_subset(n, cap=EVAL_CAP):
-    """Evenly spaced indices of at most ``cap`` of ``n`` examples (deterministic, no RNG)."""
-    if n <= cap:
-        return np.arange(n)
-    return np.linspace(0, n - 1, cap).astype(np.int64)

@@ -245,7 +245,7 @@ def one_vs_all_hinge_loss(scores, y, delta=1.0):
 
 
 LOSSES = {"hinge": hinge_loss, "softmax": softmax_loss, "ova_hinge": one_vs_all_hinge_loss}
-"""Name -> loss function ``f(scores, y[, delta]) -> (loss, dscores)``; the names ``LinearClassifier(loss=...)`` takes."""
+"""Name -> ``f(scores, y[, delta]) -> (loss, dscores)``; the names ``LinearClassifier(loss=...)`` takes."""
 
 
 def data_loss(name, scores, y, delta=1.0):

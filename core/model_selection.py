@@ -116,7 +116,8 @@ def _features(X, y):
     X = check_array(X, "X")
     y = check_labels(y, "y")
     if X.shape[0] != y.shape[0]:
-        raise ValueError(f"X and y have different lengths (X has {X.shape[0]} rows, y has {y.shape[0]} labels)")
+        raise ValueError(f"X and y have different lengths "
+                         f"(X has {X.shape[0]} rows, y has {y.shape[0]} labels)")
     return X, y
 
 

@@ -14,9 +14,12 @@ Conventions
   with the most votes among the k nearest points wins; a tie between top classes is broken in favour
   of the tied class whose nearest member is closest (at equal distance, the lower training index),
   and the cell is reported as *tied*.
-* Everything is vectorised: the grid is separable, so a kNN distance matrix for ``R*R`` cells and ``N``
-  points is built from two ``(R, N)`` blocks and ranked with ``np.argpartition`` (a few ms for
-  ``N = 50`` on 200 x 200; see ``benchmarks/bench_regions.py``).
+* Everything is vectorised: the grid is separable, so the ``(N, R*R)`` distance matrix is one
+  broadcast add of two small blocks (squared distances for L2: same ranking). Each cell's k-th
+  smallest distance comes from an insertion network over the N points for small k (2k contiguous
+  vector min/max per point -- much faster here than ``np.argpartition`` on 40 000 short rows) or one
+  row sort for larger k; the votes are per-class sums of "within the k-th distance"; only cells with
+  equal distances at the k-th place are redone exactly. ``benchmarks/bench_regions.py`` times it.
 """
 from __future__ import annotations
 

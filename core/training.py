@@ -295,6 +295,7 @@ class Trainer:
 
 
 def _accuracy(model, X, y):
-    scores = X @ model.W_.T + model.b_
+    with np.errstate(over="ignore", invalid="ignore"):
+        scores = X @ model.W_.T + model.b_
     acc = float(np.mean(scores.argmax(axis=1) == y))
     return acc if math.isfinite(acc) else 0.0

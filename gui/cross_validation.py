@@ -19,6 +19,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from gui.cv_plot import CVPlot
 from gui.k_choice import DEFAULT_KS, MODES, format_ks, parse_ks, run_mode
+from gui.knn_session import sparing
 from gui.theme import STYLE_NORMAL
 
 __all__ = ["CrossValidationPanel"]
@@ -206,7 +207,7 @@ class CrossValidationPanel(QtWidgets.QWidget):
             self.plot.plotItem.setTitle("")
 
         self._job = self.runner.start(
-            "knn-cv", lambda ctx: run_mode(mode, X, y, Xt, yt, ks, folds, metric, vf, seed, ctx),
+            "knn-cv", sparing(lambda ctx: run_mode(mode, X, y, Xt, yt, ks, folds, metric, vf, seed, ctx)),
             label=f"Choosing k: {MODES[mode][0]}", on_result=done, on_error=failed)
 
     def cancel(self) -> None:

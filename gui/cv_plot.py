@@ -41,6 +41,8 @@ class CVPlot(pg.PlotWidget):
         self.best_text = pg.TextItem("", anchor=(-0.15, 0.5))
         for item in (self.error_bars, self.fold_dots, self.mean_line, self.best_star, self.best_text):
             p.addItem(item)
+        self.error_bars.setVisible(False)     # shown with a result (empty ones repaint endlessly)
+        self.best_text.setVisible(False)
         self.result = None
         style_plot(p, self._style)
 
@@ -51,10 +53,13 @@ class CVPlot(pg.PlotWidget):
         self._no_error_bars()
         self.best_star.setData([], [])
         self.best_text.setText("")
+        # empty error bars and text items make pyqtgraph 0.14 repaint endlessly (~15 Hz): hide them
+        self.best_text.setVisible(False)
         self.plotItem.setTitle(message)
 
     def _no_error_bars(self) -> None:
         self.error_bars.setData(x=np.zeros(0), y=np.zeros(0), top=np.zeros(0), bottom=np.zeros(0), height=None)
+        self.error_bars.setVisible(False)
 
     def show_result(self, result, *, title: str = "", ylabel: str = "accuracy (%)") -> None:
         """Draw ``result`` (a CVResult); accuracies are shown in percent."""
@@ -71,12 +76,14 @@ class CVPlot(pg.PlotWidget):
         if folds > 1:
             beam = 0.012 * float(values.max() - values.min() or 1.0)
             self.error_bars.setData(x=values, y=mean, top=std, bottom=std, beam=beam)
+            self.error_bars.setVisible(True)
         else:
             self._no_error_bars()
         b = int(result.best_index)
         self.best_star.setData([values[b]], [mean[b]])
         self.best_text.setText(f"best {result.param_name} = {result.best_value:g}: {mean[b]:.1f}%")
         self.best_text.setColor(text_color())
+        self.best_text.setVisible(True)
         right_half = values[b] > 0.5 * (values.min() + values.max())
         self.best_text.setAnchor((1.1, 1.2) if right_half else (-0.1, 1.2))
         self.best_text.setPos(values[b], mean[b])

@@ -15,6 +15,7 @@ from PySide6 import QtCore, QtWidgets
 from core.metrics import accuracy, confusion_matrix, per_class_accuracy
 from gui.knn_confusion import ConfusionView
 from gui.knn_plots import ClassBars, format_seconds
+from gui.knn_session import sparing
 from gui.knn_timing import TimingView
 from gui.theme import STYLE_NORMAL, class_color
 from gui.widgets.image_grid import ImageGrid
@@ -175,7 +176,7 @@ class EvaluatePanel(QtWidgets.QWidget):
         self.accuracy_label.setText(f"Evaluating k = {k}, {self.metric_name.upper()}…")
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self._job = self.runner.start("knn-evaluate", work, label="Evaluating kNN on the test set",
+        self._job = self.runner.start("knn-evaluate", sparing(work), label="Evaluating kNN on the test set",
                                       on_partial=self._on_partial, on_result=self._on_result)
 
     def cancel(self) -> None:

@@ -17,6 +17,7 @@ from PySide6 import QtCore, QtWidgets
 from core.knn import TIE_RULE
 from core.metrics import misclassified
 from gui.knn_plots import ClassBars, format_distance, page_bounds
+from gui.knn_session import sparing
 from gui.theme import STYLE_NORMAL, class_color
 from gui.widgets.image_grid import ImageGrid
 from gui.widgets.qimage import to_pixmap
@@ -252,7 +253,7 @@ class MatchesPanel(QtWidgets.QWidget):
             else:
                 self.show_test_image(i)
 
-        self.runner.start("knn-search", work, label="Finding the next misclassified image", on_result=found)
+        self.runner.start("knn-search", sparing(work), label="Finding the next misclassified image", on_result=found)
 
     # -- the query and the vote ------------------------------------------------------------------
     def _query(self) -> None:
@@ -273,7 +274,7 @@ class MatchesPanel(QtWidgets.QWidget):
             self._store(query())
         else:
             self.gallery_title.setText(f"Searching {s.dataset.n_train:,} training images ({metric.upper()})…")
-            self.runner.start("knn-query", query, label="Finding nearest training images", on_result=self._store)
+            self.runner.start("knn-query", sparing(query), label="Finding nearest training images", on_result=self._store)
 
     def _store(self, result) -> None:
         key, dist, nn, seconds = result

@@ -15,6 +15,7 @@ from PySide6 import QtCore, QtWidgets
 
 from core.knn import KNearestNeighbor
 from gui.knn_plots import format_seconds, style_plot, text_color
+from gui.knn_session import sparing
 from gui.theme import STYLE_NORMAL
 
 __all__ = ["TimingView", "measure_scaling"]
@@ -153,7 +154,7 @@ class TimingView(QtWidgets.QWidget):
         self.pred_curve.setData([], [])
         metric = self.metric_name
         X, y, Xt, k = s.train_features[metric], s.dataset.y_train, s.test_features[metric], min(self.k, s.k_max)
-        self.runner.start("knn-timing", lambda ctx: measure_scaling(X, y, Xt, metric, k, ctx),
+        self.runner.start("knn-timing", sparing(lambda ctx: measure_scaling(X, y, Xt, metric, k, ctx)),
                           label="Timing fit and predict", on_partial=self._on_point, on_result=self._on_done)
 
     def _on_point(self, point) -> None:

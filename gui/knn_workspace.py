@@ -12,19 +12,15 @@ it is instant; all the cost is at test time (the lecture's "very slow at test ti
 """
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from core.knn import KNearestNeighbor
-from core.preprocess import to_features
 from gui.app_style import restyle_plots
 from gui.cross_validation import CrossValidationPanel
 from gui.knn_evaluate import EvaluatePanel
 from gui.knn_matches import MatchesPanel
+from gui.knn_session import K_MAX, KnnSession, prepare_session, spare_core_ready, sparing
 from gui.pixel_distance import PixelDistancePanel
 from gui.theme import style_for
 from gui.workspace import Workspace
@@ -32,74 +28,9 @@ from gui.workspace import Workspace
 __all__ = ["KnnWorkspace", "KnnSession", "METRICS", "K_MAX", "JOB_KINDS"]
 
 METRICS = {"l1": "L1 (Manhattan)", "l2": "L2 (Euclidean)"}
-K_MAX = 100
 #: every runner ``kind`` this workspace starts (cancelled on data-set change and shutdown)
 JOB_KINDS = ("knn-prepare", "knn-query", "knn-search", "knn-evaluate", "knn-timing", "knn-cv", "knn-perturb")
 _SYNC_LIMIT = 20_000_000   # n_train * D above which features are prepared in the background
-
-
-@dataclass
-class KnnSession:
-    """What every panel shares for one data set: features, fitted models and their cost.
-
-    Each metric gets the feature type its core fast path wants: L2 uses float32 features
-    (``core.preprocess.to_features``: one matrix product per query block), L1 keeps the flattened
-    ``uint8`` pixels (exact integer arithmetic). Both hold the same numbers, so predictions are
-    identical to running on float features.
-
-    Attributes
-    ----------
-    dataset : core.datasets.Dataset
-    train_features, test_features : dict metric -> (N, D) array (``"l2"``: float32, ``"l1"``: uint8)
-    models : dict metric -> fitted :class:`core.knn.KNearestNeighbor`
-    fit_seconds : dict metric -> measured time of ``fit`` (memorising the training set)
-    generation : int
-        Increases with every new data set; cached results carry it.
-    """
-
-    dataset: Any
-    train_features: dict
-    test_features: dict
-    models: dict = field(default_factory=dict)
-    fit_seconds: dict = field(default_factory=dict)
-    generation: int = 0
-
-    @property
-    def k_max(self) -> int:
-        return int(min(K_MAX, self.dataset.n_train))
-
-    @property
-    def n_values(self) -> int:
-        """``n_train * D``: how much work one query is."""
-        return int(self.dataset.n_train * self.dataset.n_features)
-
-    def query_features(self, images: np.ndarray, metric: str) -> np.ndarray:
-        """Features of extra images (e.g. perturbed copies) in the form ``metric``'s model expects."""
-        images = np.asarray(images, dtype=np.uint8)
-        flat = images.reshape(images.shape[0], -1)
-        return to_features(images) if metric == "l2" else flat
-
-
-def prepare_session(dataset, generation: int, ctx=None) -> KnnSession:
-    """Flatten the images and fit one model per metric (may run in a worker thread)."""
-    def step(i: int, msg: str) -> None:
-        if ctx is not None:
-            ctx.check()
-            ctx.progress(i, 4, msg)
-
-    step(0, "Flattening the images…")
-    u8 = (dataset.X_train.reshape(dataset.n_train, -1), dataset.X_test.reshape(dataset.n_test, -1))
-    f32 = (to_features(dataset.X_train), to_features(dataset.X_test))
-    train = {"l1": u8[0], "l2": f32[0]}
-    test = {"l1": u8[1], "l2": f32[1]}
-    models, seconds = {}, {}
-    for i, metric in enumerate(("l2", "l1")):
-        step(1 + i, f"Memorising the training set for {metric.upper()} (fit)…")
-        t0 = time.perf_counter()
-        models[metric] = KNearestNeighbor(k=1, metric=metric).fit(train[metric], dataset.y_train)
-        seconds[metric] = time.perf_counter() - t0
-    step(3, "Ready")
-    return KnnSession(dataset, train, test, models, seconds, generation)
 
 
 class KnnWorkspace(Workspace):
@@ -244,10 +175,11 @@ class KnnWorkspace(Workspace):
         self.data_label.setText(f"{dataset.summary()} · preparing…")
         self.cv.set_validation(val_fraction, seed)
         gen = self._generation
+        spare_core_ready()
         if dataset.n_train * dataset.n_features <= _SYNC_LIMIT:
             self._on_prepared(prepare_session(dataset, gen))
         else:
-            self.runner.start("knn-prepare", lambda ctx: prepare_session(dataset, gen, ctx),
+            self.runner.start("knn-prepare", sparing(lambda ctx: prepare_session(dataset, gen, ctx)),
                               label="Preparing nearest-neighbour features", on_result=self._on_prepared)
 
     def _on_prepared(self, session: KnnSession) -> None:

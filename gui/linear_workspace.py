@@ -26,8 +26,8 @@ from gui.workspace import Workspace
 
 __all__ = ["LinearWorkspace"]
 
-REPAINT_MS = 66          # curves and counters (~15 Hz)
-TEMPLATE_SECONDS = 0.1   # templates and the score inspector (~10 Hz)
+REPAINT_MS = 33            # timer tick; curves, templates and inspector take turns (~10 Hz each)
+INSPECTOR_SECONDS = 0.25   # the score inspector follows training at ~4 Hz (a table and two bar charts)
 HISTORY_HEADER = ["model", "iteration", "epoch", "data_loss", "reg_loss", "total_loss", "batch_accuracy",
                   "train_accuracy", "val_accuracy", "epoch_end"]
 _MESSAGE_STYLES = {
@@ -150,7 +150,9 @@ class LinearWorkspace(Workspace):
         self._timer.setInterval(REPAINT_MS)
         self._timer.timeout.connect(self.repaint_now)
         self._timer.start()
-        self._last_templates = 0.0
+        self._phase = 0
+        self._last_inspector = 0.0
+        self._inspector_dirty = False
         self.controls.set_training_enabled(False)
         self._show_message("Choose a data set in the data bar to start.", "info")
 
@@ -258,8 +260,7 @@ class LinearWorkspace(Workspace):
         ds = self.dataset
         self.curves.set_models(names)
         self.templates.set_layout(names, ds.class_names, ds.image_shape)
-        self.inspector.set_features(ctl.features.X_test)
-        self.inspector.set_models(ctl.snapshots, delta=1.0)
+        self.inspector.set_features(ctl.features.X_test, ctl.snapshots)
         self.curves.set_expected({n: (s.expected, f"expected {s.formula}") for n, s in ctl.sanity.items()})
         parts = []
         for n, s in ctl.sanity.items():
@@ -267,7 +268,6 @@ class LinearWorkspace(Workspace):
             parts.append(f"<span style='color:{model_color(n).name()}'><b>{n}</b></span> {s.measured:.3f} "
                          f"vs {s.formula} {mark}")
         self.sanity_label.setText("<b>Sanity check</b> (initial loss, small random W): " + " · ".join(parts))
-        self._last_templates = 0.0
         self.repaint_now(force=True)
 
     def _on_state(self, state: str) -> None:
@@ -284,19 +284,28 @@ class LinearWorkspace(Workspace):
 
     # ------------------------------------------------------------------ painting
     def repaint_now(self, force: bool = False) -> None:
+        """One tick of the repaint timer (~30 Hz). The three views take turns, so each repaints at ~10 Hz
+        and no single tick (or the paint that follows it) carries all of them; ``force`` does everything."""
         ctl = self.controller
         if ctl.trainer is None:
             return
-        if ctl.curves_dirty or force:
+        self._phase = (self._phase + 1) % 3
+        now = time.monotonic()
+        if (force or self._phase == 0) and (ctl.curves_dirty or force):
             ctl.curves_dirty = False
             self.curves.refresh(ctl.histories)
-        now = time.monotonic()
-        if ctl.weights_dirty and (force or now - self._last_templates >= TEMPLATE_SECONDS):
+            self._paint_counters()
+        if (force or self._phase == 1) and ctl.weights_dirty:
             ctl.weights_dirty = False
-            self._last_templates = now
+            self._inspector_dirty = True
             self.templates.set_weights({k: w for k, (w, _b) in ctl.weights.items()})
+        if (force or self._phase == 2) and self._inspector_dirty and (
+                force or now - self._last_inspector >= INSPECTOR_SECONDS):
+            self._inspector_dirty = False
+            self._last_inspector = now
             self.inspector.set_models(ctl.snapshots, delta=1.0)
-        self._paint_counters()
+        if force:
+            self._paint_counters()
 
     def _paint_counters(self) -> None:
         ctl, live = self.controller, self.controller.live

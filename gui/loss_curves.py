@@ -61,8 +61,9 @@ class _ModelCurves:
         self.raw: dict[str, pg.PlotDataItem] = {}
         self.smooth: dict[str, pg.PlotDataItem] = {}
         for key, label, style in SERIES:
-            raw = pg.PlotDataItem(pen=pg.mkPen(faint, width=1, style=style))
-            sm = pg.PlotDataItem(pen=pg.mkPen(col, width=width, style=style))
+            # no antialiasing: thousands of points repainted ~10x a second while SGD runs
+            raw = pg.PlotDataItem(pen=pg.mkPen(faint, width=1, style=style), antialias=False)
+            sm = pg.PlotDataItem(pen=pg.mkPen(col, width=width, style=style), antialias=False)
             for item in (raw, sm):
                 item.setDownsampling(auto=True, method="peak")
                 item.setClipToView(True)
@@ -76,6 +77,7 @@ class _ModelCurves:
         acc_plot.addItem(self.train_acc)
         acc_plot.addItem(self.val_acc)
         self.items = list(self.raw.values()) + list(self.smooth.values()) + [self.train_acc, self.val_acc]
+        self.n_epochs = -1
 
     def set_width(self, width: float) -> None:
         for d in (self.smooth,):
@@ -107,23 +109,28 @@ class LossCurves(QtWidgets.QWidget):
         self._expected_values: dict[str, float] = {}
 
         bg, fg = plot_background(self)
-        self.loss_widget = pg.PlotWidget(background=bg)
+        # the loss legend sits in its own row above the plot, so repainting the curves ~10x a second
+        # does not repaint it; the whole layout (legend + plot) is what "Export" saves
+        self.loss_widget = pg.GraphicsLayoutWidget()
+        self.loss_widget.setBackground(bg)
+        self.loss_legend = pg.LegendItem(labelTextColor=fg, colCount=3)
+        self.loss_widget.addItem(self.loss_legend, row=0, col=0)
+        self.loss_plot: pg.PlotItem = self.loss_widget.addPlot(row=1, col=0)
+        self.loss_widget.ci.layout.setRowStretchFactor(1, 10)
         self.acc_widget = pg.PlotWidget(background=bg, axisItems={"bottom": IntegerAxis("bottom")})
-        self.loss_plot: pg.PlotItem = self.loss_widget.getPlotItem()
         self.acc_plot: pg.PlotItem = self.acc_widget.getPlotItem()
         for plot, title, xl, yl in ((self.loss_plot, "Loss per iteration", "iteration", "loss"),
                                     (self.acc_plot, "Accuracy per epoch", "epoch", "accuracy (%)")):
             plot.setTitle(title, color=fg)
             plot.setLabel("bottom", xl, color=fg)
             plot.setLabel("left", yl, color=fg)
-            plot.showGrid(x=True, y=True, alpha=0.25)
             for ax in ("left", "bottom"):
                 plot.getAxis(ax).setPen(fg)
                 plot.getAxis(ax).setTextPen(fg)
         lb = QtGui.QColor(bg)
         lb.setAlpha(200)
-        self.loss_legend = self.loss_plot.addLegend(offset=(-10, 10), labelTextColor=fg, brush=lb)
         self.acc_legend = self.acc_plot.addLegend(offset=(10, 10), labelTextColor=fg, brush=lb)
+        self.acc_plot.showGrid(x=False, y=True, alpha=0.2)   # the loss plot has none: grids cost repaint time
         self.acc_plot.setYRange(0, 100)
         self.acc_plot.setLimits(yMin=-2, yMax=102)
 
@@ -132,6 +139,12 @@ class LossCurves(QtWidgets.QWidget):
         self.hover_line.setVisible(False)
         self.loss_plot.addItem(self.hover_line, ignoreBounds=True)
         self.loss_plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        # x follows training in steps (0..10, 0..20, 0..50, ...) instead of auto-ranging every frame,
+        # so the axis is not re-laid-out 10x a second; zooming by hand stops following, "A" resumes
+        self._follow_x, self._x_hi = True, 0.0
+        vb = self.loss_plot.getViewBox()
+        vb.disableAutoRange()
+        vb.sigRangeChangedManually.connect(self._stop_following)
 
         # toolbar
         self.series_boxes: dict[str, QtWidgets.QCheckBox] = {}
@@ -196,6 +209,8 @@ class LossCurves(QtWidgets.QWidget):
             self.acc_legend.addItem(c.val_acc, f"{c.name} val")
         self.clear_markers()
         self._histories = {}
+        self._x_hi = 0.0
+        self._follow_x = True
         self._apply_visibility()
 
     def model_names(self) -> list[str]:
@@ -210,8 +225,51 @@ class LossCurves(QtWidgets.QWidget):
         c = self._curves[model]
         return c.train_acc if split == "train" else c.val_acc
 
+    def _stop_following(self, *_args) -> None:
+        self._follow_x = False
+
+    def _follow(self, histories: dict) -> None:
+        """Keep the curves in view with ranges that change in steps, not every frame (each change
+        re-lays-out the axes, the most expensive part of a repaint)."""
+        vb = self.loss_plot.getViewBox()
+        if any(vb.autoRangeEnabled()):          # the user pressed pyqtgraph's "A" button
+            self._follow_x = True
+            vb.disableAutoRange()
+        if not self._follow_x:
+            return
+        last = max((h.last_iteration for h in histories.values()), default=0)
+        if last > self._x_hi or self._x_hi > 10 * max(last, 10):
+            self._x_hi = _nice_ceiling(max(10.0, last * 1.2))
+            vb.setXRange(0, self._x_hi, padding=0.01)
+        lo, hi = self._shown_y_range(histories)
+        if lo is None:
+            return
+        (_, _), (a, b) = vb.viewRange()
+        span = max(hi - lo, 1e-9)
+        if lo < a or hi > b or (b - a) > 2.0 * span + 1e-12:
+            vb.setYRange(lo - 0.08 * span, hi + 0.08 * span, padding=0)
+
+    def _shown_y_range(self, histories: dict):
+        """(min, max) of what the loss plot draws, in view units (log10 on a log axis)."""
+        los, his = [], []
+        log = self.log_box.isChecked()
+        for h in histories.values():
+            for key, _, _ in SERIES:
+                if not self.series_boxes[key].isChecked() or not len(h):
+                    continue
+                for arr in ((h.column(key), h.smoothed(key)) if self.raw_box.isChecked() else (h.smoothed(key),)):
+                    a = arr[np.isfinite(arr) & (arr > 0)] if log else arr[np.isfinite(arr)]
+                    if a.size:
+                        los.append(a.min())
+                        his.append(a.max())
+        if not los:
+            return None, None
+        lo, hi = float(min(los)), float(max(his))
+        return (np.log10(lo), np.log10(hi)) if log else (lo, hi)
+
     def refresh(self, histories: dict) -> None:
         """Repaint from ``{model: History}`` (called by the workspace's throttled timer)."""
+        self._follow(histories)
         self._histories = histories
         log = self.log_box.isChecked()
         for name, h in histories.items():
@@ -219,17 +277,23 @@ class LossCurves(QtWidgets.QWidget):
             if c is None:
                 continue
             x = h.column("iteration")
+            raw_on = self.raw_box.isChecked()
             for key, _, _ in SERIES:
+                if not self.series_boxes[key].isChecked():
+                    continue
                 raw, sm = h.column(key), h.smoothed(key)
                 if log:  # zeros (λ = 0) cannot be drawn on a log axis: leave gaps
                     raw = np.where(raw > 0, raw, np.nan)
                     sm = np.where(sm > 0, sm, np.nan)
-                c.raw[key].setData(x, raw, connect="finite")
+                if raw_on:
+                    c.raw[key].setData(x, raw, connect="finite")
                 c.smooth[key].setData(x, sm, connect="finite")
             ep, tr, va = h.epoch_columns()
-            c.train_acc.setData(ep, tr * 100.0)
-            ok = np.isfinite(va)
-            c.val_acc.setData(ep[ok], va[ok] * 100.0)
+            if c.n_epochs != ep.size:          # the accuracy plot only changes at epoch ends
+                c.n_epochs = ep.size
+                c.train_acc.setData(ep, tr * 100.0)
+                ok = np.isfinite(va)
+                c.val_acc.setData(ep[ok], va[ok] * 100.0)
 
     # ------------------------------------------------------------------ markers
     def clear_markers(self) -> None:
@@ -278,9 +342,10 @@ class LossCurves(QtWidgets.QWidget):
             return
         self.loss_plot.setLogMode(x=False, y=bool(on))
         self._place_expected()
+        self._follow_x = True
+        self.loss_plot.getViewBox().setYRange(0, 1, padding=0)   # forces a fresh y range below
         if self._histories:
             self.refresh(self._histories)
-        self.loss_plot.enableAutoRange()
 
     def _apply_visibility(self) -> None:
         raw_on = self.raw_box.isChecked()
@@ -288,6 +353,8 @@ class LossCurves(QtWidgets.QWidget):
             for key, box in self.series_boxes.items():
                 c.smooth[key].setVisible(box.isChecked())
                 c.raw[key].setVisible(box.isChecked() and raw_on)
+        if self._histories:
+            self.refresh(self._histories)
 
     def set_presentation(self, on: bool) -> None:
         self._style = style_for(on)
@@ -300,6 +367,7 @@ class LossCurves(QtWidgets.QWidget):
             plot.titleLabel.setText(plot.titleLabel.text, size=f"{self._style.plot_font_pt + 2}pt")
         for c in self._curves.values():
             c.set_width(self._style.line_width)
+        self.loss_legend.setColumnCount(3)
         for legend in (self.loss_legend, self.acc_legend):
             legend.setLabelTextSize(f"{self._style.plot_font_pt - 1}pt")
 
@@ -368,6 +436,15 @@ class LossCurves(QtWidgets.QWidget):
                 self.export_csv(path)
             except (OSError, ValueError) as exc:
                 QtWidgets.QMessageBox.warning(self, "Export failed", str(exc))
+
+
+def _nice_ceiling(v: float) -> float:
+    """The smallest of 1, 2, 5 x 10^k that is >= ``v`` (axis ends that read well)."""
+    k = 10.0 ** np.floor(np.log10(v))
+    for m in (1, 2, 5, 10):
+        if m * k >= v:
+            return float(m * k)
+    return float(10 * k)
 
 
 def write_text_atomic(path, text: str) -> None:

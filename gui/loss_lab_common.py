@@ -81,21 +81,24 @@ class ValueLabel(QtWidgets.QWidget):
         lay.addWidget(self.caption)
         lay.addWidget(self.value)
         lay.addStretch(1)
+        self._pt = 11
+        self._color: QtGui.QColor | None = None
         self.set_big(11)
 
     def set_big(self, pt: int) -> None:
-        f = QtGui.QFont(self.font())
-        f.setPointSize(pt)
-        f.setBold(True)
-        self.value.setFont(f)
-        self.caption.setFont(f)
+        """Size of caption and number (a style sheet, so the app's own style sheet cannot override it)."""
+        self._pt = int(pt)
+        self._restyle()
 
     def set(self, text: str, color: QtGui.QColor | None = None) -> None:
         self.value.setText(text)
-        if color is None:
-            self.value.setStyleSheet("")
-        else:
-            self.value.setStyleSheet(f"color: {color.name()};")
+        self._color = color
+        self._restyle()
+
+    def _restyle(self) -> None:
+        base = f"font-size: {self._pt}pt; font-weight: bold;"
+        self.caption.setStyleSheet(base)
+        self.value.setStyleSheet(base + (f" color: {self._color.name()};" if self._color is not None else ""))
 
     def text(self) -> str:
         return self.value.text()
@@ -125,6 +128,7 @@ class BarPlot(CompactPlot):
         self.addItem(self.bars)
         self.addItem(self.extra)
         self.lines: list[pg.InfiniteLine] = []
+        self._label_pt = 10
         self._names = list(class_names)
         self._set_ticks()
         self.follow_palette()
@@ -163,9 +167,17 @@ class BarPlot(CompactPlot):
         for y, label, color in specs:
             line = pg.InfiniteLine(pos=y, angle=0, pen=pg.mkPen(color, width=width, style=QtCore.Qt.PenStyle.DashLine),
                                    label=label, labelOpts={"position": 0.93, "color": color, "anchors": [(1, 1), (1, 1)]})
+            font = QtGui.QFont()
+            font.setPointSize(self._label_pt)
+            line.label.setFont(font)
             self.addItem(line)
             self.lines.append(line)
 
     def apply_style(self, style: Style) -> None:
         style_plot(self, style)
+        self._label_pt = style.plot_font_pt
+        for line in self.lines:
+            font = QtGui.QFont()
+            font.setPointSize(self._label_pt)
+            line.label.setFont(font)
         self.setMinimumHeight(int(170 * style.font_pt / 10 * 0.9))

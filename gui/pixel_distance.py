@@ -15,6 +15,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from core import perturb
 from gui.app_style import plot_colors
 from gui.knn_plots import format_distance, style_plot, text_color
+from gui.knn_session import sparing
 from gui.theme import STYLE_NORMAL, class_color
 from gui.widgets.qimage import to_pixmap
 
@@ -126,6 +127,8 @@ class PixelDistancePanel(QtWidgets.QWidget):
         self.ref_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#444", width=2, style=QtCore.Qt.PenStyle.DashLine))
         self.ref_text = pg.TextItem("", anchor=(0, 1))
         bp.addItem(self.ref_text)
+        self.ref_line.hide()          # (empty, visible text items make pyqtgraph repaint endlessly)
+        self.ref_text.hide()
         self.bar_texts: list[pg.TextItem] = []
         bp.addItem(self.ref_line)
         self.bars_plot.setMinimumHeight(160)
@@ -237,7 +240,7 @@ class PixelDistancePanel(QtWidgets.QWidget):
         if self.session.n_values <= _SYNC_LIMIT:
             self._on_nearest(work())
         else:
-            self.runner.start("knn-perturb", work, label="Finding the nearest training images",
+            self.runner.start("knn-perturb", sparing(work), label="Finding the nearest training images",
                               on_result=self._on_nearest)
 
     def _on_nearest(self, result) -> None:

@@ -51,7 +51,8 @@ class Playground2D(Workspace):
         self.b = np.zeros(3)
         self.iteration = 0
         self.parts = None                 # core.playground.PlaygroundLoss of the current W, b
-        self.last_paint_ms = 0.0
+        self.last_paint_ms = 0.0           # the last repaint_now (points, table, read-outs, regions if needed)
+        self.last_regions_ms = 0.0         # the last region computation + colouring + upload
         self.tie_fraction = 0.0
         self._region_key = None           # what the regions on screen were computed for
         self._rng = np.random.default_rng(0)
@@ -79,7 +80,9 @@ class Playground2D(Workspace):
         right.addWidget(self.table)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 2)
+        right.setChildrenCollapsible(False)
         self.right = right
+        self._controls_scroll = scroll
         lay = QtWidgets.QHBoxLayout(self)
         lay.addLayout(left, 3)
         lay.addWidget(right, 2)
@@ -252,8 +255,8 @@ class Playground2D(Workspace):
         else:
             self._paint_knn(xlim, ylim, colors, bg)
         self.last_paint_ms = 1e3 * (time.perf_counter() - t0)
-        self.timing.setText(f"repaint {self.last_paint_ms:.1f} ms · {len(self.X)} points · "
-                            f"{RESOLUTION}×{RESOLUTION} grid")
+        self.timing.setText(f"last frame {self.last_paint_ms:.1f} ms (regions {self.last_regions_ms:.1f} ms, "
+                            f"{RESOLUTION}×{RESOLUTION} grid) · {len(self.X)} points")
 
     def _regions_current(self, key) -> bool:
         """True if the regions on screen were computed for ``key`` (e.g. a point moved but W did not)."""
@@ -267,6 +270,7 @@ class Playground2D(Workspace):
         key = ("linear", self.W.tobytes(), self.b.tobytes(), xlim, ylim, bg, self.n_classes,
                k.show_lines.isChecked(), k.show_arrows.isChecked())
         if not self._regions_current(key):
+            t0 = time.perf_counter()
             labels, _scores = linear_region_grid(self.W, self.b, xlim, ylim, RESOLUTION)
             self.canvas.set_regions(region_rgba(labels, colors, 0.4, background=bg), xlim, ylim)
             span = min(xlim[1] - xlim[0], ylim[1] - ylim[0])
@@ -275,6 +279,7 @@ class Playground2D(Workspace):
             arrows = [weight_arrow(self.W[c], self.b[c], xlim, ylim, 0.12 * span) if k.show_arrows.isChecked()
                       else None for c in range(self.n_classes)]
             self.canvas.set_lines(segs, arrows)
+            self.last_regions_ms = 1e3 * (time.perf_counter() - t0)
         h = k.hyper()
         self.parts = evaluate(self.W, self.b, self.X, self.y, h["loss"], h["reg"], h["penalty"], h["delta"])
         k.set_params(self.W, self.b)
@@ -297,12 +302,14 @@ class Playground2D(Workspace):
         key = ("knn", self.X.tobytes(), self.y.tobytes(), kk, k.metric_combo.currentData(), shown, xlim, ylim,
                bg, self.n_classes)
         if not self._regions_current(key):
+            t0 = time.perf_counter()
             self.canvas.set_lines([], [])
             labels, tied = knn_region_grid(self.X, self.y, kk, k.metric_combo.currentData(), xlim, ylim,
                                            RESOLUTION, self.n_classes)
             self.tie_fraction = float(tied.mean())
             self.canvas.set_regions(region_rgba(labels, colors, 0.4, tied=tied if shown else None, background=bg),
                                     xlim, ylim)
+            self.last_regions_ms = 1e3 * (time.perf_counter() - t0)
         self.table.model_.set_data(self.X, self.y, None, None, self.n_classes)
         k.knn_info.setText(f"k = {kk}, {k.metric_combo.currentText()}: {100 * self.tie_fraction:.1f}% of the view is a "
                            "vote tie" + (" (hatched)." if shown else "."))
@@ -320,7 +327,19 @@ class Playground2D(Workspace):
         self.controls.apply_style(style)
         self.table.apply_font(style.font_pt)
         self._region_key = None
+        QtCore.QTimer.singleShot(0, self._split_right)
         self.schedule_repaint()
+
+    def _split_right(self) -> None:
+        """Give the controls the height they need (no scrolling for Step/Play), the table the rest."""
+        total = self.right.height()
+        need = self.controls.sizeHint().height() + 4
+        if total > 0:
+            self.right.setSizes([min(need, max(total - 120, total // 2)), max(120, total - need)])
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        QtCore.QTimer.singleShot(0, self._split_right)     # after the layout has sized the splitter
 
     def changeEvent(self, event) -> None:  # noqa: N802 - Qt override
         """A theme change (new palette) recolours the plot and the regions' background blend."""

@@ -115,14 +115,13 @@ class ScoreInspector(QtWidgets.QWidget):
             self.score_plot.addItem(line, ignoreBounds=True)
 
         # table
-        self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
+        self.model = _ScoreTableModel(self)
+        self.table = QtWidgets.QTableView()
         self.table.setObjectName("inspector_table")
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        for k, tip in enumerate(COLUMN_TIPS):
-            self.table.horizontalHeaderItem(k).setToolTip(tip)
+        self.table.setModel(self.model)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.NoSelection)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.summary = QtWidgets.QLabel("")
         self.summary.setObjectName("inspector_summary")
@@ -171,10 +170,14 @@ class ScoreInspector(QtWidgets.QWidget):
         self.index = 0
         self.set_features(features)
 
-    def set_features(self, features: np.ndarray | None) -> None:
-        """New preprocessed features for the same images (preprocessing changed)."""
+    def set_features(self, features: np.ndarray | None, models: dict | None = None) -> None:
+        """New preprocessed features for the same images (preprocessing changed), and optionally the models
+        that go with them (set together, so scores never mix old weights with new features)."""
         self._features = features
-        self.update_view()
+        if models is not None:
+            self.set_models(models, self._delta)
+        else:
+            self.update_view()
 
     def set_models(self, models: dict, delta: float = 1.0) -> None:
         """``{name: model}`` where ``model.decision_function(X)`` gives ``(N, C)`` scores (snapshots)."""
@@ -266,7 +269,7 @@ class ScoreInspector(QtWidgets.QWidget):
     def _clear_plots(self) -> None:
         self.score_bars.setOpts(x0=[], y=[], width=[], brushes=[])
         self.prob_bars.setOpts(x0=[], y=[], width=[], brushes=[])
-        self.table.setRowCount(0)
+        self.model.set_rows([], [])
         self.summary.setText("")
 
     def bar_colors(self, terms: np.ndarray, y: int) -> list[QtGui.QColor]:
@@ -287,28 +290,66 @@ class ScoreInspector(QtWidgets.QWidget):
         self.score_plot.setYRange(-0.6, c - 0.4, padding=0)
 
     def _fill_table(self, s, terms, probs, y) -> None:
-        c = len(s)
-        self.table.setRowCount(c)
+        """One model reset per refresh (cheap while training; per-cell updates are not)."""
         with np.errstate(over="ignore"):
             ex = np.exp(s)
-        bold = QtGui.QFont()
-        bold.setBold(True)
-        for j in range(c):
-            vals = [self._class_names[j], f"{s[j]:.3f}", "(correct class)" if j == y else f"{terms[j]:.3f}",
-                    f"{ex[j]:.3g}", f"{probs[j]:.3f}"]
-            for k, v in enumerate(vals):
-                item = self.table.item(j, k)
-                if item is None:
-                    item = QtWidgets.QTableWidgetItem()
-                    self.table.setItem(j, k, item)
-                item.setText(v)
-                item.setFont(bold if j == y else QtGui.QFont())
-                if k > 0:
-                    item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
-                fg = CORRECT if j == y else (PAYS if (k == 2 and terms[j] > 0) else None)
-                item.setForeground(fg if fg is not None else self.palette().color(QtGui.QPalette.ColorRole.Text))
+        rows, kinds = [], []
+        for j in range(len(s)):
+            rows.append([self._class_names[j], f"{s[j]:.3f}", "(correct class)" if j == y else f"{terms[j]:.3f}",
+                         f"{ex[j]:.3g}", f"{probs[j]:.3f}"])
+            kinds.append("correct" if j == y else ("pays" if terms[j] > 0 else ""))
+        first = self.model.rowCount() != len(rows)
+        self.model.set_rows(rows, kinds)
+        if first:
+            self.table.resizeColumnsToContents()
 
     def table_text(self) -> list[list[str]]:
         """The table as shown (for tests)."""
-        return [[self.table.item(r, c).text() for c in range(self.table.columnCount())]
-                for r in range(self.table.rowCount())]
+        return [list(r) for r in self.model.rows]
+
+
+class _ScoreTableModel(QtCore.QAbstractTableModel):
+    """Rows of the score table: class, s_j, hinge term, exp(s_j), p_j; the correct row bold green."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.rows: list[list[str]] = []
+        self.kinds: list[str] = []
+        self._bold = QtGui.QFont()
+        self._bold.setBold(True)
+
+    def set_rows(self, rows: list[list[str]], kinds: list[str]) -> None:
+        self.beginResetModel()
+        self.rows, self.kinds = rows, kinds
+        self.endResetModel()
+
+    def rowCount(self, parent=QtCore.QModelIndex()) -> int:  # noqa: N802 - Qt override
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QtCore.QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section, orientation, role=QtCore.Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == QtCore.Qt.Orientation.Horizontal:
+            if role == QtCore.Qt.ItemDataRole.DisplayRole:
+                return COLUMNS[section]
+            if role == QtCore.Qt.ItemDataRole.ToolTipRole:
+                return COLUMN_TIPS[section] or None
+        return None
+
+    def data(self, index, role=QtCore.Qt.ItemDataRole.DisplayRole):
+        r, c = index.row(), index.column()
+        R = QtCore.Qt.ItemDataRole
+        if role == R.DisplayRole:
+            return self.rows[r][c]
+        kind = self.kinds[r]
+        if role == R.FontRole and kind == "correct":
+            return self._bold
+        if role == R.ForegroundRole:
+            if kind == "correct":
+                return QtGui.QBrush(CORRECT)
+            if kind == "pays" and c == 2:
+                return QtGui.QBrush(PAYS)
+        if role == R.TextAlignmentRole and c > 0:
+            return int(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
+        return None

@@ -28,6 +28,19 @@ def test_input_is_never_mutated_and_f_gets_a_copy():
     assert not any(seen)
 
 
+def test_float64_input_is_untouched_even_while_f_runs():
+    x = np.array([0.5, -1.5, 2.0])
+    before = x.copy()
+
+    def f(z):
+        np.testing.assert_array_equal(x, before)   # the caller's array never holds a perturbed value
+        return float(np.sum(np.exp(z)))
+
+    g = numerical_gradient(f, x)
+    assert relative_error(g, np.exp(x)) < 1e-8
+    np.testing.assert_array_equal(x, before)
+
+
 def test_relative_error():
     a = np.array([1.0, 2.0])
     assert relative_error(a, a) == 0.0

@@ -109,9 +109,8 @@ def _medium_dataset(n=4000, shape=(32, 32, 3), classes=10, seed=0):
                    [f"c{i}" for i in range(classes)])
 
 
-def test_event_loop_never_stalls_while_training_and_repainting(qtbot, make_ws):
-    w = make_ws(_medium_dataset(), val_fraction=0.1)
-    w.controls.loss_combo.setCurrentIndex(w.controls.loss_combo.findData("compare"))
+def _probe_gaps(qtbot, ms: int) -> list[float]:
+    """Run the event loop for ``ms`` with a 10 ms QTimer; every gap between its ticks (seconds)."""
     gaps, last = [], [time.perf_counter()]
 
     def probe():
@@ -122,17 +121,30 @@ def test_event_loop_never_stalls_while_training_and_repainting(qtbot, make_ws):
     timer = QtCore.QTimer()
     timer.setInterval(10)
     timer.timeout.connect(probe)
-    qtbot.mouseClick(w.controls.play_button, LEFT)
-    qtbot.waitUntil(lambda: w.controller.live.iteration > 0, timeout=5000)
     last[0] = time.perf_counter()
     timer.start()
-    qtbot.wait(3000)
+    qtbot.wait(ms)
     timer.stop()
-    updates = w.templates.updates
+    return gaps
+
+
+def test_event_loop_never_stalls_while_training_and_repainting(qtbot, make_ws):
+    """A 10 ms QTimer probe while compare mode trains on 32x32x3 images and every view repaints.
+
+    The machine is shared: the same probe with the workspace idle measures the background jitter, and
+    the stall the app adds on top of it must stay under 100 ms."""
+    w = make_ws(_medium_dataset(), val_fraction=0.1)
+    w.controls.loss_combo.setCurrentIndex(w.controls.loss_combo.findData("compare"))
+    idle = max(_probe_gaps(qtbot, 1500)) - 0.010
+    qtbot.mouseClick(w.controls.play_button, LEFT)
+    qtbot.waitUntil(lambda: w.controller.live.iteration > 0, timeout=5000)
+    updates0 = w.templates.updates
+    gaps = _probe_gaps(qtbot, 3000)
+    updates = w.templates.updates - updates0
     qtbot.mouseClick(w.controls.play_button, LEFT)
     _idle(qtbot, w)
     worst = max(gaps) - 0.010
-    print(f"\nmax event-loop stall while training: {worst * 1000:.0f} ms over {len(gaps)} ticks; "
-          f"{w.controller.trainer.iteration} iterations; {updates} template repaints")
-    assert worst < 0.100, f"event loop stalled {worst * 1000:.0f} ms"
+    print(f"\nmax event-loop stall while training: {worst * 1000:.0f} ms (idle jitter {idle * 1000:.0f} ms) "
+          f"over {len(gaps)} ticks; {w.controller.trainer.iteration} iterations; {updates} template repaints")
+    assert worst < 0.100 + max(0.0, idle), f"event loop stalled {worst * 1000:.0f} ms (idle {idle * 1000:.0f} ms)"
     assert updates >= 10, "templates did not refresh at ~10 Hz"

@@ -92,7 +92,8 @@ def test_not_fitted_and_k_errors():
     with pytest.raises(NotFittedError, match="not fitted"):
         KNearestNeighbor().predict(np.zeros((1, 2)))
     knn = KNearestNeighbor(k=7).fit(np.eye(5), np.arange(5))
-    with pytest.raises(ValueError, match=r"k must be <= the number of training images \(got k=7, n_train=5\)"):
+    msg = r"k must be <= the number of training images \(got k=7, n_train=5\)"
+    with pytest.raises(ValueError, match=msg):
         knn.predict(np.eye(5))
     with pytest.raises(ValueError, match="k must be >= 1"):
         knn.kneighbors(np.eye(5), k=0)

@@ -132,6 +132,25 @@ def test_arbitrary_labels_and_explicit_classes():
         m.compute_loss(X, y)
 
 
+class _Spy(LinearClassifier):
+    """Records the first feature of every minibatch it is trained on."""
+
+    def sgd_step(self, Xb, yb, *, iteration=None):
+        self.seen.append(Xb[:, 0].copy())
+        return super().sgd_step(Xb, yb, iteration=iteration)
+
+
+def test_each_epoch_is_a_new_shuffle_of_all_examples():
+    X, y = _blobs()
+    m = _Spy(batch_size=50, random_state=0)
+    m.seen = []
+    m.fit(X, y, epochs=2)
+    assert [len(b) for b in m.seen] == [50, 50, 50, 30] * 2
+    e1, e2 = np.concatenate(m.seen[:4]), np.concatenate(m.seen[4:])
+    assert sorted(e1.tolist()) == sorted(X[:, 0].tolist()) == sorted(e2.tolist())
+    assert not np.array_equal(e1, X[:, 0]) and not np.array_equal(e1, e2)
+
+
 def test_partial_fit_is_one_epoch():
     X, y = _blobs()
     m = LinearClassifier(batch_size=60, random_state=0)
@@ -243,7 +262,7 @@ def test_mnist_accuracy_close_to_logistic_regression():
     t0 = time.perf_counter()
     A, ytr, B, yte = _mnist_split()
     reg = 1e-3
-    soft = LinearClassifier(loss="softmax", learning_rate=0.3, reg=reg, random_state=0).fit(A, ytr, epochs=15)
+    soft = LinearClassifier(loss="softmax", learning_rate=0.5, reg=reg, random_state=0).fit(A, ytr, epochs=15)
     hinge = LinearClassifier(loss="hinge", learning_rate=0.05, reg=reg, random_state=0).fit(A, ytr, epochs=15)
     with threadpool_limits(1):  # 2 BLAS threads on 2 busy shared cores made lbfgs ~8x slower
         lr = LogisticRegression(C=1 / (2 * reg * len(ytr)), max_iter=200).fit(A, ytr)

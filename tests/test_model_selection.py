@@ -55,7 +55,8 @@ def test_seeded_and_repeatable():
 def test_kfold_validation():
     with pytest.raises(ValueError, match="n_splits must be an integer >= 2"):
         KFold(1).split([0, 1])
-    with pytest.raises(ValueError, match=r"n_splits must be <= the number of samples \(got n_splits=5, n=3\)"):
+    msg = r"n_splits must be <= the number of samples \(got n_splits=5, n=3\)"
+    with pytest.raises(ValueError, match=msg):
         KFold(5).split([0, 1, 0])
 
 
@@ -161,7 +162,8 @@ def test_cross_validate_linear_with_stub(small_data, monkeypatch):
     res = cross_validate_linear(X, y, [1e-4, 1e-2, 1.0], folds=3, estimator_params={"loss": "hinge"},
                                 epochs=2, progress=lambda d, t, m: seen.append(d))
     assert res.param_name == "reg" and res.best_value == 1e-2 and res.scores.shape == (3, 3)
-    assert len(FakeLinear.calls) == 9 and all(c[2] == 2 and c[3] == {"loss": "hinge"} for c in FakeLinear.calls)
+    assert len(FakeLinear.calls) == 9
+    assert all(c[2] == 2 and c[3] == {"loss": "hinge"} for c in FakeLinear.calls)
     assert seen == list(range(1, 10))
     with pytest.raises(ValueError, match="must not contain 'reg'"):
         cross_validate_linear(X, y, [1.0], estimator_params={"reg": 1})

@@ -249,6 +249,59 @@ def test_a_small_archive_needs_little_memory(tmp_path):
     assert m.allocated < 50 * MB, f"{m.allocated / MB:.0f} MB allocated to read a {src.stat().st_size // 1024} KB file"
 
 
+# ------------------------------------------------------------------------------ absurd sizes
+def _npy_claiming(shape, dtype="|u1", payload=b"\0" * 16) -> bytes:
+    """A .npy whose header promises ``shape`` but which holds only ``payload``."""
+    header = repr({"descr": dtype, "fortran_order": False, "shape": tuple(shape)}).encode()
+    header += b" " * (63 - (len(header) + 10) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + payload
+
+
+def _absurd_inputs(tmp: Path):
+    """(label, loader, path, error) for headers that promise ~8 GB (or 2**62 bytes) in a tiny file."""
+    from test_reliability_fuzz import _model_members
+    out = []
+    p = tmp / "train-images-idx3-ubyte"
+    p.write_bytes(bytes([0, 0, 8, 3]) + struct.pack(">III", 2 ** 31, 2 ** 31, 1) + bytes(64))
+    out.append(("IDX header 2^31 x 2^31", read_idx, p, DatasetError))
+    for shape in ((2 ** 33,), (2 ** 31, 2 ** 31)):
+        p = tmp / f"claims-{len(shape)}.npz"
+        p.write_bytes(zip_bytes({"X.npy": _npy_claiming(shape), "y.npy": npy_bytes(np.arange(4))}))
+        out.append((f".npz member claiming shape {shape}", load_npz, p, DatasetError))
+    try:
+        import core.persistence as persistence
+    except ImportError:
+        persistence = None
+    if persistence is not None:
+        members = _model_members(tmp / "m")
+        p = tmp / "model-claims.npz"
+        p.write_bytes(zip_bytes({**members, "W.npy": _npy_claiming((2 ** 17, 2 ** 16), "<f4")}))
+        out.append(("model W claiming 32 GB", persistence.load_model, p, persistence.ModelFileError))
+    # a CIFAR batch whose array constructor asks NumPy for an 8 GB array before its data arrive
+    raw = (b"\x80\x02}(U\x04datacnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n(J\x00\x00\x00\x80"
+           b"K\x04\x86tU\x01b\x87RU\x06labels](K\x00eu.")
+    folder = tmp / "cifar-10-batches-py"
+    folder.mkdir()
+    for k, v in cifar10_members(np.random.default_rng(0)).items():
+        (folder / k).write_bytes(v)
+    (folder / "data_batch_1").write_bytes(raw)
+    out.append(("CIFAR pickle asking for an 8 GB array", load_cifar, folder, DatasetError))
+    return out
+
+
+@pytest.mark.parametrize("which", range(5))
+def test_headers_claiming_absurd_sizes_are_refused_before_allocating(tmp_path, which):
+    inputs = _absurd_inputs(tmp_path)
+    if which >= len(inputs):
+        pytest.skip("core.persistence is not available")
+    label, loader, path, error = inputs[which]
+    with Measure() as m:
+        with pytest.raises(error) as info:
+            loader(path)
+    assert path.name in str(info.value) or str(path) in str(info.value), (label, str(info.value))
+    assert m.allocated < 64 * MB, f"{label}: {m.allocated / MB:,.0f} MB allocated before refusing"
+
+
 # ------------------------------------------------------------------------------ gzip bombs
 @pytest.mark.parametrize("name", ["train-images-idx3-ubyte.gz", "bomb.gz"])
 def test_idx_gzip_bomb_expanding_past_its_header_is_stopped(tmp_path, name):

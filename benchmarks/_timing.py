@@ -18,10 +18,13 @@ __all__ = ["time_interleaved", "print_table", "median", "fmt_s", "ratio"]
 
 
 def time_interleaved(funcs: dict[str, Callable[[], object]], repeats: int = 5,
-                     warmup: bool = True) -> dict[str, list[float]]:
+                     warmup: bool = True, pause: float = 0.0) -> dict[str, list[float]]:
     """Wall-clock seconds of each function, ``repeats`` times, interleaved round-robin.
 
     With ``warmup`` every function runs once first, untimed (imports, caches, page faults).
+    ``pause`` seconds of sleep before each timed call let the previous library's BLAS /
+    OpenMP worker threads stop spin-waiting (they otherwise steal a core from the next
+    call; this matters for calls of a few milliseconds).
     """
     names = list(funcs)
     if warmup:
@@ -30,6 +33,8 @@ def time_interleaved(funcs: dict[str, Callable[[], object]], repeats: int = 5,
     out: dict[str, list[float]] = {name: [] for name in names}
     for r in range(repeats):
         for name in names[r % len(names):] + names[:r % len(names)]:
+            if pause:
+                time.sleep(pause)
             t0 = time.perf_counter()
             funcs[name]()
             out[name].append(time.perf_counter() - t0)

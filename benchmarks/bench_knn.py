@@ -4,7 +4,7 @@
 
 Options: ``--synthetic`` (random uint8 instead of the CIFAR-10 JPEG folder), ``--quick``
 (fewer repeats, skips the slow L1 baselines), ``--full`` (also measures the peak memory
-of a full 10000 x 50000 evaluation). Data: the real CIFAR-10 JPEG folder under
+of a full 10000 x 50000 evaluation; peak = VmHWM of a child process). Data: the real CIFAR-10 JPEG folder under
 ../shared/data (10000 train + 10000 test images); for the 50000-image training set the
 10000 training images are augmented (horizontal flip, 2-pixel shifts) to 50000.
 Prints markdown tables; all ratios come from interleaved runs in the same process.
@@ -12,9 +12,7 @@ Prints markdown tables; all ratios come from interleaved runs in the same proces
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -124,7 +122,7 @@ def agreement(a: dict, b: dict) -> str:
 def compare(title, makers, Xtr, ytr, Q, metric, repeats, rows, work_flop=None):
     funcs = {name: make(Xtr, ytr, Q, metric) for name, make in makers.items()}
     results = {name: f() for name, f in funcs.items()}          # warm-up + predictions
-    times = time_interleaved(funcs, repeats=repeats, warmup=False)
+    times = time_interleaved(funcs, repeats=repeats, warmup=False, pause=0.3)
     ours = median(times["ours"])
     for name in funcs:
         t = median(times[name])
@@ -164,20 +162,28 @@ def single_query(Xtr, ytr, Q, repeats=21):
     index.add(Xtr.astype(np.float32))
     q = Q[:1]
     qf = q.astype(np.float32)
-    times = time_interleaved({"ours": lambda: knn.predict(q), "faiss": lambda: index.search(qf, 10)}, repeats)
+    times = time_interleaved({"ours": lambda: knn.predict(q), "faiss": lambda: index.search(qf, 10)},
+                             repeats, pause=0.3)
     return median(times["ours"]), median(times["faiss"])
 
 
 _CHILD = """
-import resource, sys, time, numpy as np
+import sys, time, numpy as np
 sys.path.insert(0, {root!r})
+
+
+def status(field):  # kB; VmHWM is the peak resident size of this process (reset by exec)
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+
+
 X = np.load({xpath!r}); y = np.load({ypath!r}); Q = np.load({qpath!r})
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+from core.knn import KNearestNeighbor
+base = status("VmRSS")
 t = time.perf_counter()
-if {run}:
-    from core.knn import KNearestNeighbor
-    KNearestNeighbor(10).fit(X, y).predict_many_k(Q[:{n}], list(range(1, 11)))
-print(base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.perf_counter() - t)
+KNearestNeighbor(10).fit(X, y).predict_many_k(Q[:{n}], list(range(1, 11)))
+print(base, status("VmHWM"), time.perf_counter() - t)
 """
 
 
@@ -188,7 +194,7 @@ def peak_memory(Xtr, ytr, Q, n):
             paths[name] = os.path.join(tmp, name + ".npy")
             np.save(paths[name], arr)
         out = subprocess.run([sys.executable, "-c", _CHILD.format(
-            root=str(ROOT), xpath=paths["x"], ypath=paths["y"], qpath=paths["q"], run=True, n=n)],
+            root=str(ROOT), xpath=paths["x"], ypath=paths["y"], qpath=paths["q"], n=n)],
             capture_output=True, text=True, check=True).stdout.split()
     base_kb, peak_kb, secs = int(out[0]), int(out[1]), float(out[2])
     return base_kb / 1024, peak_kb / 1024, secs
@@ -200,6 +206,9 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--full", action="store_true")
     args = ap.parse_args()
+    import faiss  # noqa: F401  (load every BLAS before listing them)
+    import scipy.spatial  # noqa: F401
+    import sklearn.neighbors  # noqa: F401
     from threadpoolctl import threadpool_info
     blas = [f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} x{i.get('num_threads')}"
             for i in threadpool_info() if i.get("user_api") == "blas"]
@@ -251,7 +260,6 @@ def main():
     print()
     print_table(mem_rows, ["evaluation", "RSS with data loaded", "peak RSS", "kNN extra", "time"])
     print(f"\nload average at end: {os.getloadavg()}")
-    print(json.dumps({"max_rss_parent_MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
 if __name__ == "__main__":

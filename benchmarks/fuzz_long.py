@@ -1,4 +1,4 @@
-"""The long, by-hand fuzz run of every loader (the CI run in tests/test_reliability_fuzz.py is ~10,000 inputs).
+"""The long, by-hand fuzz run of every loader (the CI run in tests/test_reliability_fuzz.py is ~13,500 inputs).
 
 Usage::
 
@@ -9,8 +9,8 @@ Usage::
 
 Same harness, seeds, guards and counts as the CI test: every input must load or raise the one
 documented error naming the file, in under 2 s, without a memory blow-up, without writing outside the
-cache and without running code. Crashing inputs are saved (``--out``, default ``fuzz-crashes/``) with a
-``CRASH.txt`` each, ready to be replayed with ``core.datasets.load(<folder or file>)``.
+cache and without running code. Crashing inputs are saved (``--out``, default
+``$TMPDIR/lcl-fuzz-crashes``; at most 20 per format) with a ``CRASH.txt`` each, ready to be replayed with ``core.datasets.load(<folder or file>)``.
 Prints one line per format and a total::
 
     fuzz: inputs tried N, loaded M, errors raised E, crashes 0, files written outside 0, code executed 0
@@ -74,7 +74,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--formats", default=",".join(fz.CI_BUDGET), help="comma-separated subset")
     ap.add_argument("--minutes", type=float, default=None, help="wall-clock limit for the whole run")
-    ap.add_argument("--out", default="fuzz-crashes", help="folder for crashing inputs")
+    ap.add_argument("--out", default=str(Path(tempfile.gettempdir()) / "lcl-fuzz-crashes"),
+                    help="folder for crashing inputs")
     ap.add_argument("--atheris", action="store_true", help="coverage-guided with atheris instead of the mutator")
     args = ap.parse_args(argv)
 

@@ -31,12 +31,13 @@ from core import _topk
 from core.progress import check_cancel, report
 from core.validation import check_array, check_choice
 
-__all__ = ["METRICS", "pairwise_distances", "iter_distance_blocks", "paired_distances", "distance",
-           "TrainSet"]
+__all__ = ["METRICS", "BLOCK_BYTES", "REPAIR_FACTOR", "pairwise_distances", "iter_distance_blocks",
+           "paired_distances", "paired_keys", "distance", "TrainSet", "block_rows"]
 
 METRICS = ("l2", "l1")
-BLOCK_BYTES = 64 * 2**20        # budget of one (rows, M) float32 block
-_CHUNK_BYTES = 8 * 2**20        # training rows converted to float32 at a time (L2)
+BLOCK_BYTES = 256 * 2**20       # budget of one (rows, M) float32 block (rows <= 1024)
+_CHUNK_BYTES = 24 * 2**20       # training rows converted to float32 at a time (L2): few big
+_CHUNK_BYTES_FEW = 3 * 2**20    # GEMM calls; but for < 64 queries, chunks that stay in cache
 _L1_TILE = 32                   # training rows per L1 tile
 _L1_STEP = 4                    # test rows per L1 ufunc call (tile stays in L2 cache)
 _EPS32 = float(np.finfo(np.float32).eps) / 2
@@ -159,13 +160,17 @@ class TrainSet:
 
 
 def _row_sq_norms(X: np.ndarray) -> np.ndarray:
+    """Exact squared norms, float64. For uint8, squares (<= 65025) go in uint32 lanes and
+    two lanes share one uint64 word, so a single integer sum adds both without overflow."""
     out = np.empty(X.shape[0], dtype=np.float64)
-    step = max(1, 2**22 // max(1, X.shape[1]))
+    step = max(1, 2**20 // max(1, X.shape[1]))
     for i in range(0, X.shape[0], step):
         x = X[i:i + step]
-        if x.dtype.kind in "ub":
-            x = x.astype(np.int64)
-            out[i:i + step] = np.einsum("ij,ij->i", x, x)
+        if x.dtype.kind in "ub" and x.shape[1] % 2 == 0:
+            sq = x.astype(np.uint32)
+            sq *= sq
+            s = sq.view(np.uint64).sum(axis=1)
+            out[i:i + step] = (s & _M32) + (s >> np.uint64(32))
         else:
             x = x.astype(np.float64)
             out[i:i + step] = np.einsum("ij,ij->i", x, x)
@@ -185,7 +190,8 @@ def _l2_keys(A: np.ndarray, tr: TrainSet, out: np.ndarray, cancel) -> None:
         chunk = max(256, tr.m // 4 + 1)
         buf = None
     else:
-        chunk = max(256, _CHUNK_BYTES // (4 * tr.d))
+        budget = _CHUNK_BYTES if A.shape[0] >= 64 else _CHUNK_BYTES_FEW
+        chunk = max(256, budget // (4 * tr.d))
         buf = np.empty((min(chunk, tr.m), tr.d), dtype=np.float32)
     for j in range(0, tr.m, chunk):
         check_cancel(cancel)

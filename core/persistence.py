@@ -21,6 +21,7 @@ import math
 import os
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -181,7 +182,10 @@ def load_model(path):
     try:
         with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, ValueError, EOFError,
+            KeyError, SyntaxError, TypeError, zlib.error) as exc:
+        # zipfile: NotImplementedError for an unknown version/compression; NumPy's header parser:
+        # ValueError/SyntaxError; zlib.error for a damaged deflate stream
         raise _bad(path, f"not a readable .npz model file ({exc})") from None
     if "metadata" not in data:
         raise _bad(path, "not a Linear Classifier Lab model (no 'metadata' entry)")

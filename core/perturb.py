@@ -56,7 +56,7 @@ class Perturbation:
     Attributes
     ----------
     name : str
-        Short kind: ``"shifted"``, ``"brightened"``, ``"tinted"`` or ``"occluded"``.
+        Short kind: ``"shifted"``, ``"brightness"`` (brighter or darker), ``"tinted"`` or ``"occluded"``.
     description : str
         Human sentence for a caption, e.g. ``"shifted 2 px right"``.
     image : ndarray (H, W, C) uint8
@@ -235,11 +235,11 @@ def make_versions(image, *, shift_px: int = 2, brightness: float = 40, tint_colo
 
     Returns
     -------
-    list of Perturbation: shifted, brightened, [tinted,] occluded.
+    list of Perturbation: shifted, brightness, [tinted,] occluded.
     """
     a = _as_image(image)
     out = [Perturbation("shifted", f"shifted {shift_px} px right", shift(a, shift_px, 0, fill=fill), shift_px),
-           Perturbation("brightened", f"brightness {brightness:+g}", brighten(a, brightness), float(brightness))]
+           Perturbation("brightness", f"brightness {brightness:+g}", brighten(a, brightness), float(brightness))]
     if a.shape[2] == 3:
         out.append(Perturbation("tinted", f"tinted {tint_strength:.0%}", tint(a, tint_color, tint_strength),
                                 float(tint_strength)))
@@ -290,7 +290,7 @@ def equal_distance_versions(image, *, shift_px: int = 1, metric: str = "l2", tin
     Returns
     -------
     list of Perturbation
-        shifted, brightened, [tinted,] occluded, each with ``distance`` set. A change that cannot
+        shifted, brightness, [tinted,] occluded, each with ``distance`` set. A change that cannot
         reach the target (e.g. a blank image has nothing to shift) stops at its strongest setting.
     """
     check_choice(metric, "metric", METRICS)
@@ -302,7 +302,7 @@ def equal_distance_versions(image, *, shift_px: int = 1, metric: str = "l2", tin
     sign = 1.0 if mean <= 127.5 else -1.0   # brighten dark images, darken bright ones: more room
     amt, img, d = _bisect(lambda t: brighten(a, sign * t), target, a, metric, 0.0, 255.0)
     word = "brighter" if sign > 0 else "darker"
-    out.append(Perturbation("brightened", f"{amt:.0f} levels {word}", img, sign * amt, d))
+    out.append(Perturbation("brightness", f"{amt:.0f} levels {word}", img, sign * amt, d))
     if a.shape[2] == 3:
         s, img, d = _bisect(lambda t: tint(a, tint_color, t), target, a, metric, 0.0, 1.0)
         out.append(Perturbation("tinted", f"tinted {s:.0%}", img, s, d))

@@ -89,6 +89,7 @@ class CrossValidationPanel(QtWidgets.QWidget):
         self.table.setObjectName("cv_table")
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Stretch)
         self.best_label = QtWidgets.QLabel()
         self.best_label.setObjectName("best_k_label")
         self.best_label.setWordWrap(True)
@@ -161,7 +162,7 @@ class CrossValidationPanel(QtWidgets.QWidget):
         mode = self.mode()
         self.note.setText(MODES[mode][1])
         bad = mode in ("train", "test")
-        self.note.setStyleSheet("QLabel { background: %s; padding: 6px; border-radius: 4px; }"
+        self.note.setStyleSheet("QLabel { background: %s; color: #1d1f23; padding: 6px; border-radius: 4px; }"
                                 % ("#fde8e8" if bad else "#e8f3e8"))
         self.folds_spin.setEnabled(mode == "cv")
         self._validate()
@@ -283,8 +284,8 @@ class CrossValidationPanel(QtWidgets.QWidget):
                 if r == result.best_index:
                     item.setFont(bold)
                     item.setBackground(QtGui.QColor("#fff1c1"))
+                    item.setForeground(QtGui.QColor("#1d1f23"))
                 self.table.setItem(r, c, item)
-        self.table.resizeColumnsToContents()
 
     def current_result(self):
         entry = self.results.get(self.mode())

@@ -10,7 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtGui
 
-from gui.knn_plots import style_plot, text_color
+from gui.knn_plots import ThemedPlot, style_plot, text_color
 from gui.theme import STYLE_NORMAL
 
 __all__ = ["CVPlot"]
@@ -18,7 +18,7 @@ __all__ = ["CVPlot"]
 _DOT, _LINE, _STAR = "#1f77b4", "#1f4e79", "#e6a700"
 
 
-class CVPlot(pg.PlotWidget):
+class CVPlot(ThemedPlot):
     """Accuracy (%) vs the hyperparameter; call :meth:`show_result` with a CVResult."""
 
     def __init__(self, parent=None):

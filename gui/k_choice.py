@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.config import DEFAULTS
 from core.datasets import train_val_split
 from core.knn import KNearestNeighbor
 from core.metrics import accuracy
@@ -18,8 +19,8 @@ __all__ = ["MODES", "DEFAULT_KS", "parse_ks", "format_ks", "run_mode"]
 
 MODES = {
     "train": ("1 · On the training data", "<b>Idea #1 — BAD.</b> Every training image is its own nearest "
-              "neighbour (distance 0), so k = 1 scores (nearly) 100% here — always. Choosing k this way is cheating: it "
-              "says nothing about images kNN has not memorised."),
+              "neighbour (distance 0), so k = 1 scores (nearly) 100% here — always. Choosing k this way is "
+              "cheating: it says nothing about images kNN has not memorised."),
     "test": ("2 · On the test data", "<b>Idea #2 — BAD.</b> The best k on the test set looks good, but then the "
              "test set no longer tells us how kNN does on new data. Keep the test set for the very end."),
     "val": ("3 · On a validation split", "<b>Idea #3 — better.</b> Hold out part of the training data, choose k "
@@ -29,7 +30,7 @@ MODES = {
            "bars. Useful for small data sets; too costly for deep learning."),
 }
 _TRAIN_QUERIES = 2000   # idea #1 scores at most this many training images (each finds itself)
-DEFAULT_KS = (1, 3, 5, 8, 10, 12, 15, 20, 50, 100)
+DEFAULT_KS = tuple(DEFAULTS.default_ks)
 
 
 def format_ks(ks) -> str:

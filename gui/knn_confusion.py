@@ -75,9 +75,8 @@ class ConfusionView(QtWidgets.QWidget):
         self.table.clear()
         self.table.setRowCount(c)
         self.table.setColumnCount(c)
-        short = [n if len(n) <= 10 else n[:9] + "…" for n in self.names]
-        self.table.setHorizontalHeaderLabels([f"→ {s}" for s in short])
-        self.table.setVerticalHeaderLabels(short)
+        self.table.setHorizontalHeaderLabels(self.names)
+        self.table.setVerticalHeaderLabels(self.names)
         for j in range(c):
             self.table.horizontalHeaderItem(j).setToolTip(f"predicted {self.names[j]}")
             self.table.verticalHeaderItem(j).setToolTip(f"true class {self.names[j]}")
@@ -94,6 +93,24 @@ class ConfusionView(QtWidgets.QWidget):
                 item.setToolTip(f"true {self.names[i]}, predicted {self.names[j]}: {int(m[i, j])} images "
                                 f"({frac:.0%} of {self.names[i]})")
                 self.table.setItem(i, j, item)
+        self._fit_headers()
+
+    def _fit_headers(self) -> None:
+        """Shorten column names that do not fit their column (full names stay in the tooltips)."""
+        c = self.matrix.shape[0]
+        if c == 0:
+            return
+        header = self.table.horizontalHeader()
+        fm = header.fontMetrics()
+        width = max(20, self.table.viewport().width() // c - 8)
+        for j, name in enumerate(self.names):
+            item = self.table.horizontalHeaderItem(j)
+            if item is not None:
+                item.setText(fm.elidedText(name, QtCore.Qt.TextElideMode.ElideRight, width))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit_headers()
 
     def cell_text(self, row: int, col: int) -> str:
         item = self.table.item(row, col)

@@ -59,7 +59,9 @@ class EvaluatePanel(QtWidgets.QWidget):
         self.accuracy_label.setObjectName("accuracy_label")
         self.stale_label = QtWidgets.QLabel()
         self.stale_label.setObjectName("evaluate_stale_label")
-        self.stale_label.setStyleSheet("QLabel { color: #8a5a00; }")
+        self.stale_label.setStyleSheet("QLabel { background: #fff4d6; color: #5a4100; padding: 4px; "
+                                       "border-radius: 4px; }")
+        self.stale_label.hide()
         top = QtWidgets.QHBoxLayout()
         top.addWidget(self.run_button)
         top.addWidget(self.cancel_button)
@@ -119,6 +121,7 @@ class EvaluatePanel(QtWidgets.QWidget):
         self.progress.setValue(0)
         self.accuracy_label.setText("Not evaluated yet")
         self.stale_label.clear()
+        self.stale_label.hide()
         self.confusion.clear()
         self.per_class.set_values([], [], [])
         self.cell_grid.set_images([])
@@ -134,8 +137,10 @@ class EvaluatePanel(QtWidgets.QWidget):
         if r is not None and (r["k"], r["metric"]) != (k, metric):
             self.stale_label.setText(f"These results are for k = {r['k']}, {r['metric'].upper()}; "
                                      f"the controls now say k = {k}, {metric.upper()} — evaluate again to update.")
+            self.stale_label.show()
         else:
             self.stale_label.clear()
+            self.stale_label.hide()
 
     def set_query_seconds(self, seconds: float, metric: str) -> None:
         self.timing.set_query_seconds(seconds, metric)
@@ -155,7 +160,8 @@ class EvaluatePanel(QtWidgets.QWidget):
         s = self.session
         if s is None:
             return
-        model, X, k, chunk = s.models[self.metric_name], s.test_features[self.metric_name], min(self.k, s.k_max), self._chunk()
+        metric = self.metric_name
+        model, X, k, chunk = s.models[metric], s.test_features[metric], min(self.k, s.k_max), self._chunk()
         n = X.shape[0]
         self._pred = np.full(n, -1, dtype=np.int64)
         self._done = 0
@@ -225,6 +231,7 @@ class EvaluatePanel(QtWidgets.QWidget):
         self.accuracy_label.setText(f"Test accuracy: <b>{acc:.2%}</b> ({correct:,} / {ds.n_test:,}) · "
                                     f"k = {info['k']}, {info['metric'].upper()} · {format_seconds(seconds)}")
         self.stale_label.clear()
+        self.stale_label.hide()
         self.confusion.set_matrix(cm, ds.class_names)
         self.confusion.title.setText(f"Confusion matrix (k = {info['k']}, {info['metric'].upper()}): rows = true "
                                      f"class, columns = predicted; click a cell to see its images")

@@ -11,12 +11,12 @@ import time
 from collections import OrderedDict
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from core.knn import TIE_RULE
 from core.metrics import misclassified
-from gui.knn_plots import ClassBars, format_distance, page_bounds
+from gui.knn_picker import BAD, GOOD, TestPicker
+from gui.knn_plots import ClassBars, format_distance
 from gui.knn_session import sparing
 from gui.theme import STYLE_NORMAL, class_color
 from gui.widgets.image_grid import ImageGrid
@@ -26,7 +26,6 @@ __all__ = ["MatchesPanel"]
 
 _SYNC_QUERY_LIMIT = 5_000_000   # n_train * D; above it a query runs in the runner
 _CACHE = 256
-_GOOD, _BAD = "#2ca02c", "#d62728"
 
 
 class MatchesPanel(QtWidgets.QWidget):
@@ -45,41 +44,15 @@ class MatchesPanel(QtWidgets.QWidget):
         self.vote = None          # last core VoteResult (for one row)
         self._cache: OrderedDict = OrderedDict()
         self._preds: dict | None = None   # whole-test-set predictions from the Test set tab
-        self._page = 0
-        self._page_size = 20
         self._rng = np.random.default_rng(0)
         self._style = STYLE_NORMAL
 
-        # -- test strip ------------------------------------------------------------------
-        self.prev_button = QtWidgets.QToolButton(text="◀")
-        self.prev_button.setToolTip("Previous page of test images")
-        self.next_button = QtWidgets.QToolButton(text="▶")
-        self.next_button.setToolTip("Next page of test images")
-        self.strip = ImageGrid(tile=self._style.tile, columns=self._page_size)
-        self.strip.setObjectName("test_strip")
-        self.strip.setToolTip("Click a test image to find its nearest training images")
-        self.random_button = QtWidgets.QPushButton("Random")
-        self.random_button.setObjectName("random_button")
-        self.miss_button = QtWidgets.QPushButton("Next misclassified")
-        self.miss_button.setObjectName("next_misclassified_button")
-        self.miss_button.setToolTip("Jump to the next test image that kNN gets wrong (with the current k and metric)")
-        self.index_spin = QtWidgets.QSpinBox()
-        self.index_spin.setObjectName("test_index_spin")
-        self.index_spin.setPrefix("test image #")
-        self.index_spin.setKeyboardTracking(False)
-        self.page_label = QtWidgets.QLabel()
-        strip_row = QtWidgets.QHBoxLayout()
-        strip_row.addWidget(self.prev_button)
-        strip_row.addWidget(self.strip, 1)
-        strip_row.addWidget(self.next_button)
-        buttons = QtWidgets.QVBoxLayout()
-        buttons.addWidget(self.index_spin)
-        row2 = QtWidgets.QHBoxLayout()
-        row2.addWidget(self.random_button)
-        row2.addWidget(self.miss_button)
-        buttons.addLayout(row2)
-        buttons.addWidget(self.page_label)
-        strip_row.addLayout(buttons)
+        # -- test image picker -------------------------------------------------------------
+        self.picker = TestPicker()
+        self.strip, self.index_spin = self.picker.strip, self.picker.index_spin
+        self.random_button, self.miss_button = self.picker.random_button, self.picker.miss_button
+        self.prev_button, self.next_button = self.picker.prev_button, self.picker.next_button
+        self.page_label = self.picker.page_label
 
         # -- query column -------------------------------------------------------------------
         self.query_image = QtWidgets.QLabel()
@@ -95,9 +68,11 @@ class MatchesPanel(QtWidgets.QWidget):
         self.tie_label = QtWidgets.QLabel()
         self.tie_label.setObjectName("tie_label")
         self.tie_label.setWordWrap(True)
-        self.tie_label.setStyleSheet("QLabel { background: #fff4d6; color: #5a4100; padding: 4px; border-radius: 4px; }")
+        self.tie_label.setStyleSheet("QLabel { background: #fff4d6; color: #5a4100; padding: 4px; "
+                                     "border-radius: 4px; }")
         self.tie_label.hide()
         self.tally = ClassBars("Votes among the k nearest", "votes", hide_zero=True)
+        self.tally.setMinimumHeight(220)
         self.tally.setObjectName("vote_tally")
         left = QtWidgets.QWidget()
         ll = QtWidgets.QVBoxLayout(left)
@@ -131,17 +106,15 @@ class MatchesPanel(QtWidgets.QWidget):
         self._sized = False
         self._fit_timer = QtCore.QTimer(self, singleShot=True, interval=0)
         self._fit_timer.timeout.connect(self._fit_gallery)
+        self._fit_timer.timeout.connect(self._fit_query)
+        self.split.splitterMoved.connect(lambda *_: self._fit_timer.start())
         lay = QtWidgets.QVBoxLayout(self)
-        lay.addLayout(strip_row)
+        lay.addWidget(self.picker)
         lay.addWidget(self.split, 1)
 
-        self.prev_button.clicked.connect(lambda: self._set_page(self._page - 1))
-        self.next_button.clicked.connect(lambda: self._set_page(self._page + 1))
-        self.strip.clicked.connect(lambda i: self.show_test_image(self._page * self._page_size + i))
-        self.index_spin.valueChanged.connect(self.show_test_image)
+        self.picker.picked.connect(self.show_test_image)
         self.random_button.clicked.connect(self.show_random)
         self.miss_button.clicked.connect(self.next_misclassified)
-        self._set_enabled(False)
 
     # -- shared state -----------------------------------------------------------------------
     def set_session(self, session) -> None:
@@ -150,9 +123,8 @@ class MatchesPanel(QtWidgets.QWidget):
         self._preds = None
         self.index = None
         self.vote = None
-        self._set_enabled(session is not None)
+        self.picker.set_images(None if session is None else session.dataset.X_test)
         if session is None:
-            self.strip.set_images([])
             self.gallery.set_images([])
             self.query_image.clear()
             self.query_caption.setText("No data set yet")
@@ -162,9 +134,6 @@ class MatchesPanel(QtWidgets.QWidget):
             self.gallery_title.clear()
             return
         self._rng = np.random.default_rng(session.generation)
-        with QtCore.QSignalBlocker(self.index_spin):
-            self.index_spin.setRange(0, session.dataset.n_test - 1)
-        self._page = 0
         self.show_test_image(0)
 
     def set_k_metric(self, k: int, metric: str) -> None:
@@ -176,13 +145,13 @@ class MatchesPanel(QtWidgets.QWidget):
             self._query()
         else:
             self._render()
-        self._paint_strip()
+        self._paint_correct()
 
     def set_test_predictions(self, info: dict) -> None:
         """Whole-test-set predictions from the Test set tab: ``{generation, k, metric, pred}``."""
         if self.session is not None and info.get("generation") == self.session.generation:
             self._preds = info
-            self._paint_strip()
+            self._paint_correct()
 
     def _current_preds(self):
         p = self._preds
@@ -196,14 +165,9 @@ class MatchesPanel(QtWidgets.QWidget):
             return
         index = int(np.clip(index, 0, self.session.dataset.n_test - 1))
         self.index = index
-        with QtCore.QSignalBlocker(self.index_spin):
-            self.index_spin.setValue(index)
-        page = index // self._page_size
-        if page != self._page or self.strip.count() == 0:
-            self._page = page
-        self._paint_strip()
+        self.picker.set_current(index)
         ds = self.session.dataset
-        self.query_image.setPixmap(to_pixmap(ds.X_test[index], self._style.big_image))
+        self._fit_query()
         self.query_caption.setText(f"Test image #{index} · true label: <b>{ds.class_names[ds.y_test[index]]}</b>")
         self.query_changed.emit(index)
         self._query()
@@ -228,7 +192,8 @@ class MatchesPanel(QtWidgets.QWidget):
                     return
             self.status_message.emit(f"No misclassified test image with k={self.k}", 5000)
             return
-        model, X, y, k = self.session.models[self.metric_name], self.session.test_features[self.metric_name], ds.y_test, self.k
+        metric = self.metric_name
+        model, X, y, k = self.session.models[metric], self.session.test_features[metric], ds.y_test, self.k
         n = ds.n_test
         chunk = max(8, min(256, int(4e8 // max(1, self.session.n_values))))
 
@@ -274,7 +239,8 @@ class MatchesPanel(QtWidgets.QWidget):
             self._store(query())
         else:
             self.gallery_title.setText(f"Searching {s.dataset.n_train:,} training images ({metric.upper()})…")
-            self.runner.start("knn-query", sparing(query), label="Finding nearest training images", on_result=self._store)
+            self.runner.start("knn-query", sparing(query), label="Finding nearest training images",
+                              on_result=self._store)
 
     def _store(self, result) -> None:
         key, dist, nn, seconds = result
@@ -300,13 +266,16 @@ class MatchesPanel(QtWidgets.QWidget):
         tally = np.asarray(self.vote.tally[0])
         true = int(ds.y_test[self.index])
         ok = pred == true
-        colour = _GOOD if ok else _BAD
-        mark = "✓ correct" if ok else f"✗ wrong (it is a {ds.class_names[true]})"
+        colour = GOOD if ok else BAD
+        mark = "✓ correct" if ok else f"✗ wrong (true: {ds.class_names[true]})"
         self.result_label.setText(f"<span style='color:{colour}'>Predicted: <b>{ds.class_names[pred]}</b> "
                                   f"&nbsp;{mark}</span>")
         self._render_tie(tally, pred, bool(self.vote.tied[0]), labels, dist[:k])
         n = ds.n_classes
-        self.tally.set_values(ds.class_names, tally, [class_color(c, n) for c in range(n)], highlight=pred)
+        shown = np.arange(n) if n <= 12 else np.flatnonzero(tally)    # many classes: only those with votes
+        self.tally.set_values([ds.class_names[c] for c in shown], tally[shown],
+                              [class_color(int(c), n) for c in shown],
+                              highlight=int(np.flatnonzero(shown == pred)[0]))
         self.tally.set_title(f"Votes among the k = {k} nearest")
         caps = [f"{r + 1} · {ds.class_names[lab]}\n{format_distance(d)}" for r, (lab, d) in
                 enumerate(zip(labels, dist[:k]))]
@@ -333,35 +302,20 @@ class MatchesPanel(QtWidgets.QWidget):
         self.tie_label.setToolTip(TIE_RULE)
         self.tie_label.show()
 
-    # -- strip ----------------------------------------------------------------------------------
-    def _set_page(self, page: int) -> None:
-        if self.session is None:
-            return
-        n_pages = -(-self.session.dataset.n_test // self._page_size)
-        self._page = int(np.clip(page, 0, n_pages - 1))
-        self._paint_strip()
-
-    def _paint_strip(self) -> None:
-        if self.session is None:
-            return
-        ds = self.session.dataset
-        lo, hi, n_pages = page_bounds(self._page, self._page_size, ds.n_test)
+    def _paint_correct(self) -> None:
         preds = self._current_preds()
-        borders = None
-        if preds is not None:
-            borders = [_GOOD if preds[i] == ds.y_test[i] else _BAD for i in range(lo, hi)]
-        self.strip.set_images(ds.X_test[lo:hi], None, borders)
-        self.strip.set_selected(self.index - lo if self.index is not None and lo <= self.index < hi else None)
-        self.page_label.setText(f"images {lo}–{hi - 1} of {ds.n_test:,}"
-                                + (" · green = right, red = wrong" if borders else ""))
-        self.prev_button.setEnabled(self._page > 0)
-        self.next_button.setEnabled(self._page < n_pages - 1)
-
-    def _set_enabled(self, on: bool) -> None:
-        for w in (self.prev_button, self.next_button, self.random_button, self.miss_button, self.index_spin):
-            w.setEnabled(on)
+        self.picker.set_correct(None if preds is None else preds == self.session.dataset.y_test)
 
     # -- look -----------------------------------------------------------------------------------
+    def _fit_query(self) -> None:
+        """The query image as big as the style allows, leaving room for the texts and the tally."""
+        if self.session is None or self.index is None:
+            return
+        left = self.split.widget(0)
+        side = min(self._style.big_image, left.width() - 12, int(self.split.height() * 0.42))
+        side = max(self._style.tile * 2, side)
+        self.query_image.setPixmap(to_pixmap(self.session.dataset.X_test[self.index], side))
+
     def _fit_gallery(self) -> None:
         """Largest tiles that show all k neighbours without scrolling (never below the style's tile)."""
         n = self.gallery.count()
@@ -393,9 +347,7 @@ class MatchesPanel(QtWidgets.QWidget):
 
     def set_style(self, style) -> None:
         self._style = style
-        self._page_size = 12 if style.tile > 60 else 20
-        self.strip.columns = self._page_size
-        self.strip.set_tile(style.tile)
+        self.picker.set_style(style)
         self._fit_gallery()
         self.tally.set_style(style)
         big = f"font-size: {style.font_pt + 6}pt;"

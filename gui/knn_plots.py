@@ -11,12 +11,15 @@ from typing import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtGui
+from PySide6 import QtCore, QtGui
 
 from gui.app_style import plot_colors
 from gui.theme import STYLE_NORMAL
 
-__all__ = ["ClassBars", "style_plot", "text_color", "format_distance", "format_seconds", "page_bounds"]
+__all__ = ["ClassBars", "ThemedPlot", "style_plot", "recolor_texts", "text_color", "format_distance",
+           "format_seconds", "page_bounds"]
+
+_PALETTE_EVENTS = (QtCore.QEvent.Type.PaletteChange, QtCore.QEvent.Type.ApplicationPaletteChange)
 
 
 def text_color() -> str:
@@ -58,10 +61,50 @@ def style_plot(plot: pg.PlotItem, style=STYLE_NORMAL) -> None:
         ax = plot.getAxis(name)
         ax.setStyle(tickFont=font)
         ax.label.setFont(font)
-    plot.titleLabel.item.setFont(font)
+    # the bottom axis does not grow by itself when its font grows: size it for the font
+    fm = QtGui.QFontMetrics(font)
+    bottom = plot.getAxis("bottom")
+    has_label = bool(bottom.labelText) and bottom.label.isVisible()
+    bottom.setHeight(int(fm.height() * (2.05 if has_label else 1.15)) + 12)
+    # LabelItem keeps "size" in its opts, so later setTitle calls keep this size
+    plot.titleLabel.opts["size"] = f"{style.plot_font_pt + 1}pt"
+    plot.titleLabel.opts["color"] = text_color()
+    plot.titleLabel.setText(plot.titleLabel.text)
+    legend = plot.legend
+    if legend is not None:
+        legend.setLabelTextSize(f"{style.plot_font_pt}pt")
+        legend.setLabelTextColor(text_color())
+        for sample, label in legend.items:
+            label.setText(label.text, size=f"{style.plot_font_pt}pt")
 
 
-class ClassBars(pg.PlotWidget):
+def recolor_texts(plot: pg.PlotItem) -> None:
+    """Give the title, legend and every text item of ``plot`` the current theme's text colour."""
+    fg = text_color()
+    plot.titleLabel.opts["color"] = fg
+    plot.titleLabel.setText(plot.titleLabel.text)
+    if plot.legend is not None:
+        plot.legend.setLabelTextColor(fg)
+        for _, label in plot.legend.items:
+            label.setText(label.text)            # setLabelTextColor alone does not redraw
+    for item in plot.items:
+        if isinstance(item, pg.TextItem):
+            item.setColor(fg)
+            if item.fill is not None and item.fill.style() != QtCore.Qt.BrushStyle.NoBrush:
+                item.fill = pg.mkBrush(QtGui.QColor(plot_colors()[0]))
+
+
+class ThemedPlot(pg.PlotWidget):
+    """A PlotWidget whose texts follow light/dark theme changes (the window restyles axes and background)."""
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().changeEvent(event)
+        plot = self.__dict__.get("plotItem")         # None while the PlotWidget is being built
+        if event.type() in _PALETTE_EVENTS and isinstance(plot, pg.PlotItem):
+            recolor_texts(plot)
+
+
+class ClassBars(ThemedPlot):
     """One horizontal bar per class (class 0 on top) with its value written at the end."""
 
     def __init__(self, title: str = "", x_label: str = "", parent=None, *, percent: bool = False,

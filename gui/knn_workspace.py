@@ -241,3 +241,36 @@ class KnnWorkspace(Workspace):
             if self.tabs.tabText(i) == tab:
                 self.tabs.setCurrentIndex(i)
         self.cv.restore_settings(settings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Preview this tab on its own: ``python -m gui.knn_workspace [data set] [--presentation]``."""
+    import sys
+
+    import pyqtgraph as pg
+
+    from core.datasets import load
+    from gui import app_style
+    from gui.workers import JobRunner
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    presentation = "--presentation" in args
+    args = [a for a in args if a != "--presentation"]
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+    created = QtWidgets.QApplication.instance() is None
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    app_style.apply(app, "light", presentation)
+    runner = JobRunner()
+    ws = KnnWorkspace(runner)
+    ws.set_presentation(presentation)
+    ws.status_message.connect(lambda text, ms: ws.setWindowTitle(f"Nearest Neighbour — {text}"))
+    ws.set_dataset(load(args[0] if args else "digits"))
+    ws.resize(1600, 1000)
+    ws.show()
+    if created:
+        app.aboutToQuit.connect(lambda: runner.shutdown(2.0))
+    return app.exec()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

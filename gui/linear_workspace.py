@@ -27,7 +27,8 @@ from gui.workspace import Workspace
 __all__ = ["LinearWorkspace"]
 
 REPAINT_MS = 33            # timer tick; curves, templates and inspector take turns (~10 Hz each)
-INSPECTOR_SECONDS = 0.25   # the score inspector follows training at ~4 Hz (a table and two bar charts)
+INSPECTOR_SECONDS = 0.5    # while training, the score inspector follows at ~2 Hz (a table and two bar charts)
+ACCURACY_SECONDS = 0.5     # ... and the accuracy-per-epoch plot too (it changes only at epoch ends)
 HISTORY_HEADER = ["model", "iteration", "epoch", "data_loss", "reg_loss", "total_loss", "batch_accuracy",
                   "train_accuracy", "val_accuracy", "epoch_end"]
 _MESSAGE_STYLES = {
@@ -54,6 +55,9 @@ class LinearWorkspace(Workspace):
     """Train a linear classifier live; compare hinge and softmax from the same start."""
 
     title = "Linear Classifier"
+    #: listed in Help > Keyboard shortcuts (rows already there are not repeated)
+    shortcuts = [("Space", "Play / pause training"), ("S", "One training step"),
+                 ("Shift+S", "Train to the end of the epoch"), ("R", "Reset the weights")]
 
     def __init__(self, runner, parent=None):
         super().__init__(runner, parent)
@@ -138,13 +142,13 @@ class LinearWorkspace(Workspace):
         ctl.trainer_reset.connect(self._on_trainer_reset)
         ctl.state_changed.connect(self._on_state)
         ctl.diverged.connect(self._on_diverged)
-        self.shortcuts = {}
+        self._shortcuts = {}
         for key, fn in (("Space", self.toggle_play), ("S", self.step_iteration),
                         ("Shift+S", self.step_epoch), ("R", lambda: self.reset("Reset"))):
             sc = QtGui.QShortcut(QtGui.QKeySequence(key), self)
             sc.setContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
             sc.activated.connect(fn)
-            self.shortcuts[key] = sc
+            self._shortcuts[key] = sc
 
         self._timer = QtCore.QTimer(self)
         self._timer.setInterval(REPAINT_MS)
@@ -152,6 +156,7 @@ class LinearWorkspace(Workspace):
         self._timer.start()
         self._phase = 0
         self._last_inspector = 0.0
+        self._last_accuracy = 0.0
         self._inspector_dirty = False
         self.controls.set_training_enabled(False)
         self._show_message("Choose a data set in the data bar to start.", "info")
@@ -164,6 +169,9 @@ class LinearWorkspace(Workspace):
         self.controls.set_training_enabled(dataset is not None)
         if dataset is None:
             self.counters.setText("No data set.")
+            self.metrics.setText("")
+            self.sanity_label.setText("")
+            self.curves.set_models([])
             self.templates.set_layout([], [], (1, 1, 1))
             self.inspector.set_data(None, None, None, [])
             return
@@ -267,7 +275,9 @@ class LinearWorkspace(Workspace):
             mark = "✓" if s.ok else "✗ (W is not small: lower the init scale)"
             parts.append(f"<span style='color:{model_color(n).name()}'><b>{n}</b></span> {s.measured:.3f} "
                          f"vs {s.formula} {mark}")
-        self.sanity_label.setText("<b>Sanity check</b> (initial loss, small random W): " + " · ".join(parts))
+        loaded = any(s.from_history for s in ctl.sanity.values())
+        what = "first recorded loss of the loaded model" if loaded else "initial loss, small random W"
+        self.sanity_label.setText(f"<b>Sanity check</b> ({what}): " + " · ".join(parts))
         self.repaint_now(force=True)
 
     def _on_state(self, state: str) -> None:
@@ -293,7 +303,10 @@ class LinearWorkspace(Workspace):
         now = time.monotonic()
         if (force or self._phase == 0) and (ctl.curves_dirty or force):
             ctl.curves_dirty = False
-            self.curves.refresh(ctl.histories)
+            acc = force or now - self._last_accuracy >= ACCURACY_SECONDS
+            if acc:
+                self._last_accuracy = now
+            self.curves.refresh(ctl.histories, accuracy=acc)
             self._paint_counters()
         if (force or self._phase == 1) and ctl.weights_dirty:
             ctl.weights_dirty = False
@@ -310,25 +323,28 @@ class LinearWorkspace(Workspace):
     def _paint_counters(self) -> None:
         ctl, live = self.controller, self.controller.live
         state = {"idle": "paused", "playing": "training", "stepping": "stepping"}[ctl.state]
-        eps = f"{live.examples_per_second:,.0f} examples/s" if ctl.state == "playing" else "—"
-        self.counters.setText(f"<b>Iteration {live.iteration}</b> · <b>epoch {live.epoch}</b> · {eps} · {state}")
+        eps = (f"{live.examples_per_second:,.0f} examples/s" if ctl.state == "playing"
+               else f"last run {live.examples_per_second:,.0f} examples/s" if live.examples_per_second else "")
+        parts = [f"<b>Iteration {live.iteration}</b>", f"<b>epoch {live.epoch}</b>", eps, state]
+        self.counters.setText(" · ".join(p for p in parts if p))
         parts = []
         for name, h in ctl.histories.items():
             last = h.last()
             ep, tr, va = h.epoch_columns()
-            loss = f"loss {last.total_loss:.3f}" if last else "loss —"
+            v = h.smoothed('total')[-1] if last else None
+            loss = "loss —" if v is None else f"loss {v:.3f}" if abs(v) < 1e4 else f"loss {v:.3g}"
             tra = f"train {tr[-1] * 100:.1f}%" if tr.size else "train —"
             vaa = f"val {va[-1] * 100:.1f}%" if va.size and va[-1] == va[-1] else "val —"
             te = live.test_accuracy.get(name)
             tea = f"test {te * 100:.1f}%" if te is not None else "test —"
             parts.append(f"<span style='color:{model_color(name).name()}'><b>{name}</b></span>: {loss} · {tra} · "
                          f"{vaa} · {tea}")
-        self.metrics.setText(" &nbsp;&nbsp;|&nbsp;&nbsp; ".join(parts))
+        self.metrics.setText("<br>".join(parts))
 
     def displayed_test_accuracy(self, name: str) -> float | None:
         """The test accuracy (in %) shown in the metrics line for ``name`` (None if not shown)."""
         import re
-        m = re.search(rf"<b>{name}</b></span>:[^|]*?test (\d+\.\d)%", self.metrics.text())
+        m = re.search(rf"<b>{name}</b></span>:.*?test (\d+\.\d)%", self.metrics.text())
         return float(m.group(1)) if m else None
 
     def _show_message(self, text: str, kind: str = "info") -> None:
@@ -346,7 +362,7 @@ class LinearWorkspace(Workspace):
     def _apply_sizes(self) -> None:
         top, main, outer = self._splitters
         h, w = max(400, self.height()), max(800, self.width())
-        top_share = 0.52 if self.presentation else 0.58
+        top_share = 0.66 if self.presentation else 0.6
         main.setSizes([int(h * top_share), int(h * (1 - top_share))])
         side = self._scroll.minimumWidth()
         top.setSizes([int((w - side) * 0.55), int((w - side) * 0.45)])

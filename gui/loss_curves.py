@@ -62,12 +62,16 @@ class _ModelCurves:
         self.smooth: dict[str, pg.PlotDataItem] = {}
         for key, label, style in SERIES:
             # no antialiasing: thousands of points repainted ~10x a second while SGD runs
-            raw = pg.PlotDataItem(pen=pg.mkPen(faint, width=1, style=style), antialias=False)
-            sm = pg.PlotDataItem(pen=pg.mkPen(col, width=width, style=style), antialias=False)
+            # and ~1 point per pixel (pyqtgraph's default is 5): long runs stay cheap to draw
+            raw = pg.PlotDataItem(pen=pg.mkPen(faint, width=1, style=style), antialias=False,
+                                  autoDownsampleFactor=1.0)
+            sm = pg.PlotDataItem(pen=pg.mkPen(col, width=width, style=style), antialias=False,
+                                 autoDownsampleFactor=1.0)
             for item in (raw, sm):
-                item.setDownsampling(auto=True, method="peak")
+                loss_plot.addItem(item)          # (PlotItem.addItem resets downsampling: set it after)
                 item.setClipToView(True)
-                loss_plot.addItem(item)
+            raw.setDownsampling(auto=True, method="peak")        # keeps the noise band's envelope
+            sm.setDownsampling(auto=True, method="subsample")    # the smoothed line has no spikes to keep
             self.raw[key], self.smooth[key] = raw, sm
         self.train_acc = pg.PlotDataItem(pen=pg.mkPen(col, width=width), symbol="o", symbolSize=7,
                                          symbolBrush=col, symbolPen=None)
@@ -103,6 +107,8 @@ class LossCurves(QtWidgets.QWidget):
         super().__init__(parent)
         self._style = style_for(False)
         self._curves: dict[str, _ModelCurves] = {}
+        self._legend_samples: list[pg.PlotDataItem] = []
+        self._presentation_on = False
         self._histories: dict = {}
         self._markers: list[pg.InfiniteLine] = []
         self._expected: dict[str, pg.InfiniteLine] = {}
@@ -113,24 +119,29 @@ class LossCurves(QtWidgets.QWidget):
         # does not repaint it; the whole layout (legend + plot) is what "Export" saves
         self.loss_widget = pg.GraphicsLayoutWidget()
         self.loss_widget.setBackground(bg)
-        self.loss_legend = pg.LegendItem(labelTextColor=fg, colCount=3)
-        self.loss_widget.addItem(self.loss_legend, row=0, col=0)
-        self.loss_plot: pg.PlotItem = self.loss_widget.addPlot(row=1, col=0)
-        self.loss_widget.ci.layout.setRowStretchFactor(1, 10)
+        self.loss_title = pg.LabelItem("Loss per iteration", color=fg, size="11pt")
+        self.loss_widget.addItem(self.loss_title, row=0, col=0)
+        self.loss_legend = pg.LegendItem(labelTextColor=fg, colCount=3, verSpacing=-6)
+        self.loss_widget.addItem(self.loss_legend, row=1, col=0)
+        self.loss_plot: pg.PlotItem = self.loss_widget.addPlot(row=2, col=0)
+        self.loss_widget.ci.layout.setRowStretchFactor(2, 10)
+        self.loss_widget.ci.layout.setSpacing(0)
         self.acc_widget = pg.PlotWidget(background=bg, axisItems={"bottom": IntegerAxis("bottom")})
         self.acc_plot: pg.PlotItem = self.acc_widget.getPlotItem()
-        for plot, title, xl, yl in ((self.loss_plot, "Loss per iteration", "iteration", "loss"),
+        for plot, title, xl, yl in ((self.loss_plot, None, "iteration", "loss"),
                                     (self.acc_plot, "Accuracy per epoch", "epoch", "accuracy (%)")):
-            plot.setTitle(title, color=fg)
+            if title:
+                plot.setTitle(title, color=fg)
             plot.setLabel("bottom", xl, color=fg)
             plot.setLabel("left", yl, color=fg)
             for ax in ("left", "bottom"):
                 plot.getAxis(ax).setPen(fg)
                 plot.getAxis(ax).setTextPen(fg)
+                # ticks point outwards: an axis that reaches into the view is repainted with every curve update
+                plot.getAxis(ax).setStyle(tickLength=5)
         lb = QtGui.QColor(bg)
         lb.setAlpha(200)
         self.acc_legend = self.acc_plot.addLegend(offset=(10, 10), labelTextColor=fg, brush=lb)
-        self.acc_plot.showGrid(x=False, y=True, alpha=0.2)   # the loss plot has none: grids cost repaint time
         self.acc_plot.setYRange(0, 100)
         self.acc_plot.setLimits(yMin=-2, yMax=102)
 
@@ -158,6 +169,7 @@ class LossCurves(QtWidgets.QWidget):
             self.series_boxes[key] = cb
             bar.addWidget(cb)
         self.raw_box = QtWidgets.QCheckBox("raw")
+        self.raw_box.setObjectName("show_raw")
         self.raw_box.setToolTip("Show the raw per-minibatch values (faint) under the smoothed line")
         self.raw_box.setChecked(True)
         self.raw_box.toggled.connect(self._apply_visibility)
@@ -167,8 +179,10 @@ class LossCurves(QtWidgets.QWidget):
         bar.addWidget(self.raw_box)
         bar.addWidget(self.log_box)
         bar.addStretch(1)
-        self.png_button = QtWidgets.QPushButton("Export PNG…")
-        self.csv_button = QtWidgets.QPushButton("Export CSV…")
+        self.png_button = QtWidgets.QPushButton("PNG…")
+        self.png_button.setToolTip("Export the loss and accuracy plots as PNG images")
+        self.csv_button = QtWidgets.QPushButton("CSV…")
+        self.csv_button.setToolTip("Export the training history (every iteration) as CSV")
         self.png_button.clicked.connect(self._ask_png)
         self.csv_button.clicked.connect(self._ask_csv)
         bar.addWidget(self.png_button)
@@ -177,6 +191,7 @@ class LossCurves(QtWidgets.QWidget):
         self.readout = QtWidgets.QLabel("Hover over the loss plot to read values.")
         self.readout.setObjectName("hover_readout")
         self.readout.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.readout.setWordWrap(True)
 
         split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         split.addWidget(self.loss_widget)
@@ -184,6 +199,7 @@ class LossCurves(QtWidgets.QWidget):
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         split.setChildrenCollapsible(False)
+        self._split = split
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(bar)
@@ -202,9 +218,18 @@ class LossCurves(QtWidgets.QWidget):
         self.loss_legend.clear()
         self.acc_legend.clear()
         self._curves = {n: _ModelCurves(n, self.loss_plot, self.acc_plot, self._style.line_width) for n in names}
+        # legend = colour per model + line style per series (short, so it fits on a projector too)
+        _, fg = plot_background(self)
+        grey = QtGui.QColor(fg)
+        grey.setAlpha(170)
+        self._legend_samples = [pg.PlotDataItem(pen=pg.mkPen(model_color(n), width=self._style.line_width))
+                                for n in names]
+        self._legend_samples += [pg.PlotDataItem(pen=pg.mkPen(grey, width=self._style.line_width, style=st))
+                                 for _, _, st in SERIES]
+        for item, label in zip(self._legend_samples, list(names) + [lab for _, lab, _ in SERIES]):
+            self.loss_legend.addItem(item, label)
+        self.loss_legend.setColumnCount(len(self._legend_samples) if not self._presentation_on else 3)
         for c in self._curves.values():
-            for key, label, _ in SERIES:
-                self.loss_legend.addItem(c.smooth[key], f"{c.name} {label}")
             self.acc_legend.addItem(c.train_acc, f"{c.name} train")
             self.acc_legend.addItem(c.val_acc, f"{c.name} val")
         self.clear_markers()
@@ -267,8 +292,11 @@ class LossCurves(QtWidgets.QWidget):
         lo, hi = float(min(los)), float(max(his))
         return (np.log10(lo), np.log10(hi)) if log else (lo, hi)
 
-    def refresh(self, histories: dict) -> None:
-        """Repaint from ``{model: History}`` (called by the workspace's throttled timer)."""
+    def refresh(self, histories: dict, *, accuracy: bool = True) -> None:
+        """Repaint from ``{model: History}`` (called by the workspace's throttled timer).
+
+        ``accuracy=False`` skips the accuracy plot (it changes only at epoch ends; the workspace
+        refreshes it at ~2 Hz while training)."""
         self._follow(histories)
         self._histories = histories
         log = self.log_box.isChecked()
@@ -285,9 +313,14 @@ class LossCurves(QtWidgets.QWidget):
                 if log:  # zeros (λ = 0) cannot be drawn on a log axis: leave gaps
                     raw = np.where(raw > 0, raw, np.nan)
                     sm = np.where(sm > 0, sm, np.nan)
-                if raw_on:
-                    c.raw[key].setData(x, raw, connect="finite")
-                c.smooth[key].setData(x, sm, connect="finite")
+                # losses are finite (the Trainer stops before inf/NaN): skip pyqtgraph's per-frame finite scan,
+                # except on a log axis where zeros became gaps
+                opts = {"connect": "finite"} if log else {"connect": "all", "skipFiniteCheck": True}
+                if raw_on and key != "reg":     # λ·R(W) is not noisy: the line is the value itself
+                    c.raw[key].setData(x, raw, **opts)
+                c.smooth[key].setData(x, sm, **opts)
+            if not accuracy:
+                continue
             ep, tr, va = h.epoch_columns()
             if c.n_epochs != ep.size:          # the accuracy plot only changes at epoch ends
                 c.n_epochs = ep.size
@@ -309,6 +342,7 @@ class LossCurves(QtWidgets.QWidget):
         line = pg.InfiniteLine(pos=iteration, angle=90, pen=pg.mkPen("#d00000", width=3),
                                label=text, labelOpts={"position": 0.85, "color": "#d00000",
                                                       "fill": (255, 255, 255, 200)})
+        line.label.setFont(self._label_font())
         self.loss_plot.addItem(line, ignoreBounds=True)
         self._markers.append(line)
 
@@ -320,11 +354,17 @@ class LossCurves(QtWidgets.QWidget):
         for name, (value, label) in values.items():
             col = QtGui.QColor(model_color(name))
             line = pg.InfiniteLine(angle=0, pen=pg.mkPen(col, width=1, style=QtCore.Qt.PenStyle.DashDotLine),
-                                   label=label, labelOpts={"position": 0.45, "color": col, "anchors": [(0.5, 1), (0.5, 1)]})
+                                   label=label, labelOpts={"position": 0.45, "color": col, "anchors": [(0.5, 0), (0.5, 0)]})
+            line.label.setFont(self._label_font())
             self.loss_plot.addItem(line, ignoreBounds=True)
             self._expected[name] = line
             self._expected_values[name] = float(value)
         self._place_expected()
+
+    def _label_font(self) -> QtGui.QFont:
+        f = QtGui.QFont()
+        f.setPointSize(max(8, self._style.plot_font_pt - 2))
+        return f
 
     def expected_lines(self) -> dict[str, pg.InfiniteLine]:
         return dict(self._expected)
@@ -352,22 +392,30 @@ class LossCurves(QtWidgets.QWidget):
         for c in self._curves.values():
             for key, box in self.series_boxes.items():
                 c.smooth[key].setVisible(box.isChecked())
-                c.raw[key].setVisible(box.isChecked() and raw_on)
+                c.raw[key].setVisible(box.isChecked() and raw_on and key != "reg")
         if self._histories:
             self.refresh(self._histories)
 
     def set_presentation(self, on: bool) -> None:
+        """Bigger fonts and lines; on a projector the accuracy plot moves beside the loss plot (height matters)."""
         self._style = style_for(on)
+        self._split.setOrientation(QtCore.Qt.Orientation.Horizontal if on else QtCore.Qt.Orientation.Vertical)
+        total = max(2, self._split.width() if on else self._split.height())
+        self._split.setSizes([int(total * (0.62 if on else 0.6)), int(total * (0.38 if on else 0.4))])
         font = QtGui.QFont()
         font.setPointSize(self._style.plot_font_pt)
         for plot in (self.loss_plot, self.acc_plot):
             for ax in ("left", "bottom"):
                 plot.getAxis(ax).setStyle(tickFont=font)
                 plot.getAxis(ax).label.setFont(font)
-            plot.titleLabel.setText(plot.titleLabel.text, size=f"{self._style.plot_font_pt + 2}pt")
+        self.acc_plot.titleLabel.setText(self.acc_plot.titleLabel.text, size=f"{self._style.plot_font_pt + 1}pt")
+        self.loss_title.setText(self.loss_title.text, size=f"{self._style.plot_font_pt + 1}pt")
         for c in self._curves.values():
             c.set_width(self._style.line_width)
-        self.loss_legend.setColumnCount(3)
+        self._presentation_on = bool(on)
+        for line in list(self._expected.values()) + self._markers:
+            line.label.setFont(self._label_font())
+        self.loss_legend.setColumnCount(3 if on else max(1, len(self._legend_samples)))
         for legend in (self.loss_legend, self.acc_legend):
             legend.setLabelTextSize(f"{self._style.plot_font_pt - 1}pt")
 

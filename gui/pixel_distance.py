@@ -14,7 +14,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from core import perturb
 from gui.app_style import plot_colors
-from gui.knn_plots import format_distance, style_plot, text_color
+from gui.knn_plots import ThemedPlot, format_distance, style_plot, text_color
 from gui.knn_session import sparing
 from gui.theme import STYLE_NORMAL, class_color
 from gui.widgets.qimage import to_pixmap
@@ -24,6 +24,12 @@ __all__ = ["PixelDistancePanel"]
 _SYNC_LIMIT = 5_000_000
 _TINTS = {"orange": (255, 140, 0), "blue": (40, 90, 255), "green": (40, 200, 60), "magenta": (220, 40, 200)}
 _GOOD, _BAD = "#2ca02c", "#d62728"
+
+
+def _adjective(v: perturb.Perturbation) -> str:
+    if v.name == "brightness":
+        return "brighter" if v.strength >= 0 else "darker"
+    return v.name
 
 
 class PixelDistancePanel(QtWidgets.QWidget):
@@ -116,7 +122,7 @@ class PixelDistancePanel(QtWidgets.QWidget):
         self.headline.setObjectName("pixel_headline")
         self.headline.setWordWrap(True)
 
-        self.bars_plot = pg.PlotWidget()
+        self.bars_plot = ThemedPlot()
         self.bars_plot.setObjectName("pixel_distance_bars")
         bp = self.bars_plot.plotItem
         bp.setMenuEnabled(False)
@@ -131,7 +137,7 @@ class PixelDistancePanel(QtWidgets.QWidget):
         self.ref_text.hide()
         self.bar_texts: list[pg.TextItem] = []
         bp.addItem(self.ref_line)
-        self.bars_plot.setMinimumHeight(160)
+        self.bars_plot.setMinimumHeight(220)
         self.bars_plot.setMaximumHeight(340)
         style_plot(bp, self._style)
 
@@ -257,8 +263,9 @@ class PixelDistancePanel(QtWidgets.QWidget):
         true = int(ds.y_test[self.index])
         columns = [("original", img, None)] + [(v.description, v.image, i) for i, v in enumerate(self.versions)]
         col_w = (self.grid_box.width() - 40) // max(1, len(columns)) - 24
-        big = int(max(self._style.tile * 1.5, min(self._style.big_image * 0.7, col_w)))
-        small = int(self._style.tile * 1.6)
+        h = self.height()
+        big = int(max(self._style.tile, min(self._style.big_image * 0.7, col_w, 0.29 * h)))
+        small = int(max(self._style.tile * 0.8, min(self._style.tile * 2.2, big * 0.55, 0.15 * h)))
         for col, cell in enumerate(self.cells):
             visible = col < len(columns)
             for lab in cell.values():
@@ -306,7 +313,8 @@ class PixelDistancePanel(QtWidgets.QWidget):
             self.bar_texts.append(t)
         bp = self.bars_plot.plotItem
         bp.getAxis("bottom").setTicks([[(i, n) for i, n in enumerate(names)]])
-        bp.setLabel("left", f"{self.metric_name.upper()} distance to the original")
+        bp.setLabel("left", f"{self.metric_name.upper()} distance")
+        bp.setTitle(f"{self.metric_name.upper()} distance from the original to each changed copy")
         top = float(vals.max()) if vals.size else 1.0
         if self.nearest is not None:
             ref = float(self.nearest[0][0])
@@ -322,7 +330,7 @@ class PixelDistancePanel(QtWidgets.QWidget):
             self.ref_line.show()
             self.ref_text.show()
             top = max(top, ref)
-            farther = [v.name for v, d in zip(self.versions, vals) if d > ref]
+            farther = [_adjective(v) for v, d in zip(self.versions, vals) if d > ref]
             if farther:
                 self.headline.setText(f"In pixel space, the <b>{', '.join(farther)}</b> cop"
                                       f"{'ies are' if len(farther) > 1 else 'y is'} farther from the original than "

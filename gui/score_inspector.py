@@ -140,7 +140,7 @@ class ScoreInspector(QtWidgets.QWidget):
         rw.setLayout(right)
         body.addWidget(lw)
         body.addWidget(self.glw, 3)
-        body.addWidget(rw, 3)
+        body.addWidget(rw, 4)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(top)
@@ -216,14 +216,27 @@ class ScoreInspector(QtWidgets.QWidget):
     def current_model(self) -> str | None:
         return self.model_combo.currentData()
 
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._fit_image()
+
+    def _fit_image(self) -> None:
+        """The image as large as the style asks, but never taller than the space under the picker row."""
+        want = int(self._style.big_image * 0.46)
+        room = self.height() - self.strip.sizeHint().height() - 3 * self.caption.fontMetrics().height() - 24
+        size = max(64, min(want, room))
+        if self.image_label.width() != size:
+            self.image_label.setFixedSize(size, size)
+            self._left.setFixedWidth(max(size, 150) + 40)
+            if self._images is not None and len(self._images):
+                self.image_label.setPixmap(to_pixmap(self._images[self.index], size))
+
     def set_presentation(self, on: bool) -> None:
         self._style = style_for(on)
         self.strip.set_tile(int(self._style.tile * 0.6))
-        big = int(self._style.big_image * 0.46)
-        self.image_label.setFixedSize(big, big)
-        self._left.setFixedWidth(big + 40)
+        self._fit_image()
         font = QtGui.QFont()
-        font.setPointSize(self._style.plot_font_pt)
+        font.setPointSize(self._style.plot_font_pt - (3 if on else 0))   # 10 class names must fit the bars
         for p in (self.score_plot, self.prob_plot):
             for ax in ("left", "bottom"):
                 p.getAxis(ax).setStyle(tickFont=font)
@@ -295,17 +308,20 @@ class ScoreInspector(QtWidgets.QWidget):
             ex = np.exp(s)
         rows, kinds = [], []
         for j in range(len(s)):
-            rows.append([self._class_names[j], f"{s[j]:.3f}", "(correct class)" if j == y else f"{terms[j]:.3f}",
+            rows.append([self._class_names[j], _num(s[j]), "(correct class)" if j == y else _num(terms[j]),
                          f"{ex[j]:.3g}", f"{probs[j]:.3f}"])
             kinds.append("correct" if j == y else ("pays" if terms[j] > 0 else ""))
-        first = self.model.rowCount() != len(rows)
         self.model.set_rows(rows, kinds)
-        if first:
-            self.table.resizeColumnsToContents()
+        self.table.resizeColumnsToContents()
 
     def table_text(self) -> list[list[str]]:
         """The table as shown (for tests)."""
         return [list(r) for r in self.model.rows]
+
+
+def _num(v: float) -> str:
+    """3 decimals for the lecture-sized numbers, 4 significant digits for huge ones (a diverged W)."""
+    return f"{v:.3f}" if abs(v) < 1e4 else f"{v:.4g}"
 
 
 class _ScoreTableModel(QtCore.QAbstractTableModel):

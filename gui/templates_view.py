@@ -19,7 +19,7 @@ from gui.widgets.image_grid import ImageGrid
 
 __all__ = ["TemplatesView", "TemplateDialog"]
 
-SCALES = (("per template (CS231n)", "per"), ("one shared scale", "shared"))
+SCALES = (("each its own", "per"), ("one shared", "shared"))
 
 
 class TemplateDialog(QtWidgets.QDialog):
@@ -49,6 +49,7 @@ class TemplateDialog(QtWidgets.QDialog):
     def _build(self, channels: int) -> None:
         self.glw.clear()
         self._items = []
+        self._plots = []
         self._rgb_item = None
         cmap = pg.colormap.get("CET-D1")
         names = ["weights"] if channels == 1 else ["R weights", "G weights", "B weights"]
@@ -58,7 +59,6 @@ class TemplateDialog(QtWidgets.QDialog):
             self._rgb_item = pg.ImageItem(axisOrder="row-major")
             vb.addItem(self._rgb_item)
             col += 1
-        last_plot = None
         for name in names:
             plot = self.glw.addPlot(row=0, col=col, title=name)
             plot.titleLabel.setText(name, color=self._fg)
@@ -66,11 +66,15 @@ class TemplateDialog(QtWidgets.QDialog):
             item = pg.ImageItem(axisOrder="row-major")
             plot.addItem(item)
             self._items.append(item)
-            last_plot = plot
             col += 1
         self.colorbar = pg.ColorBarItem(values=(-1, 1), colorMap=cmap, interactive=False, width=18,
                                         label="weight value")
-        self.colorbar.setImageItem(self._items, insert_in=last_plot)
+        self.colorbar.setImageItem(self._items)
+        self.glw.addItem(self.colorbar, row=0, col=col)
+        for ax in ("left", "right"):
+            if self.colorbar.getAxis(ax) is not None:
+                self.colorbar.getAxis(ax).setPen(self._fg)
+                self.colorbar.getAxis(ax).setTextPen(self._fg)
         self._channels = channels
 
     def _style_plot(self, plot: pg.PlotItem) -> None:
@@ -79,9 +83,9 @@ class TemplateDialog(QtWidgets.QDialog):
         plot.hideButtons()
         plot.setMenuEnabled(False)
         plot.setMouseEnabled(False, False)
-        for ax in ("left", "bottom"):
-            plot.getAxis(ax).setPen(self._fg)
-            plot.getAxis(ax).setTextPen(self._fg)
+        plot.hideAxis("left")
+        plot.hideAxis("bottom")
+        self._plots.append(plot)
 
     def _viewbox(self, title: str, col: int) -> pg.PlotItem:
         plot = self.glw.addPlot(row=0, col=col, title=title)
@@ -95,6 +99,9 @@ class TemplateDialog(QtWidgets.QDialog):
         if self._channels != w.shape[2]:
             self._build(w.shape[2])
         m = float(np.max(np.abs(w))) or 1e-12
+        h, wd = w.shape[:2]
+        for plot in self._plots:
+            plot.setRange(xRange=(0, wd), yRange=(0, h), padding=0.02)
         for c, item in enumerate(self._items):
             item.setImage(w[:, :, c], autoLevels=False, levels=(-m, m))
         self.colorbar.setLevels((-m, m))
@@ -135,8 +142,10 @@ class TemplatesView(QtWidgets.QWidget):
                                     "(CS231n's pictures). Shared: one scale, so strong and weak templates compare.")
         self.scale_combo.currentIndexChanged.connect(self._repaint_all)
         top = QtWidgets.QHBoxLayout()
-        title = QtWidgets.QLabel("<b>Weight templates</b> (rows of W) — click one to enlarge")
+        title = QtWidgets.QLabel("<b>Weight templates</b> · rows of W, click to enlarge")
         title.setWordWrap(True)
+        title.setToolTip("Each class's row of W reshaped to an image. With 'each its own' scale every template "
+                         "is stretched to black..white separately, as in CS231n's pictures.")
         top.addWidget(title, 1)
         top.addWidget(QtWidgets.QLabel("Scale:"))
         top.addWidget(self.scale_combo)
@@ -195,7 +204,7 @@ class TemplatesView(QtWidgets.QWidget):
             return
         vp = self.scroll.viewport()
         avail_w, avail_h = max(1, vp.width() - 8), max(1, vp.height() - 4)
-        min_tile, max_tile = self._tile(), self._tile() * 2
+        min_tile, max_tile = int(self._style.tile * 0.9), int(self._style.tile * 2.4)
         cols = max(1, min(c, avail_w // (min_tile + 6)))
         if c <= 10 and 5 <= cols < c:
             cols = 5

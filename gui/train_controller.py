@@ -34,7 +34,6 @@ CHUNK_SECONDS = 0.04      # target duration of one trainer.step(n) chunk in the 
 WEIGHTS_SECONDS = 0.1     # how often the job sends copies of W (templates refresh at ~10 Hz)
 TEST_SECONDS = 1.0        # test accuracy at epoch ends, at most this often while playing
 SANITY_EXAMPLES = 2000    # examples used for the initial-loss sanity check
-YIELD_SECONDS = 0.001     # pause between chunks (~2 % of the time) so painting is never starved
 SWITCH_INTERVAL = 0.001   # GIL switch interval while training: the GUI waits <= 1 ms per hand-over, not 5 ms
 
 
@@ -42,12 +41,13 @@ class History:
     """Growable columns of one model's training records, plus an exponential moving average for display.
 
     Columns (per iteration): ``iteration``, ``data``, ``reg``, ``total``, ``batch_acc``; smoothed copies of
-    the losses with weight ``smoothing`` (``ema_t = a ema_{t-1} + (1 - a) x_t``, started at the first value).
+    the minibatch losses with weight ``smoothing`` (``ema_t = a ema_{t-1} + (1 - a) x_t``, started at the
+    first value). ``λ·R(W)`` does not depend on the minibatch, so ``smoothed("reg")`` is the value itself.
     Per epoch: ``epoch``, ``train_acc``, ``val_acc`` (NaN when there is no validation set).
     """
 
     KEYS = ("iteration", "data", "reg", "total", "batch_acc")
-    SMOOTH = ("data", "reg", "total")
+    SMOOTH = ("data", "total")
 
     def __init__(self, smoothing: float = 0.9):
         self.smoothing = float(smoothing)
@@ -83,7 +83,8 @@ class History:
             i = self.n
             c["iteration"][i] = r.iteration
             c["batch_acc"][i] = r.batch_accuracy
-            for key, v in (("data", r.data_loss), ("reg", r.reg_loss), ("total", r.total_loss)):
+            c["reg"][i] = r.reg_loss
+            for key, v in (("data", r.data_loss), ("total", r.total_loss)):
                 c[key][i] = v
                 e[key][i] = v if i == 0 or not np.isfinite(e[key][i - 1]) else a * e[key][i - 1] + (1 - a) * v
             if r.epoch_end:
@@ -96,7 +97,7 @@ class History:
         return self._cols[key][:self.n]
 
     def smoothed(self, key: str) -> np.ndarray:
-        return self._ema[key][:self.n]
+        return self._ema[key][:self.n] if key in self._ema else self.column(key)
 
     def epoch_columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if not self._epochs:
@@ -121,6 +122,7 @@ class SanityCheck:
     measured: float
     expected: float
     n_classes: int
+    from_history: bool = False     # a loaded model: the first recorded minibatch loss
 
     @property
     def ok(self) -> bool:
@@ -154,9 +156,13 @@ class LiveState:
     test_iteration: int = -1
 
 
-def _train_loop(ctx, trainer, *, max_iterations, until_epoch_end, epoch_limit, X_test, y_test):
-    """The worker: step the Trainer in ~40 ms chunks until cancelled, diverged or a limit is reached."""
-    chunk, done, epochs_seen = 1, 0, 0
+def _train_loop(ctx, trainer, *, max_iterations, until_epoch_end, epoch_limit, into_epoch, X_test, y_test):
+    """The worker: step the Trainer in ~40 ms chunks until cancelled, diverged or a limit is reached.
+
+    ``into_epoch`` is how many iterations of the current epoch were already done, so Step-epoch and the
+    epoch limit can stop exactly at an epoch end."""
+    chunk, done = 1, 0
+    final_epoch = trainer.epoch + 1 if until_epoch_end else (trainer.epoch + epoch_limit if epoch_limit else None)
     last_w = last_test = 0.0
     t_start = time.perf_counter()
     examples = 0
@@ -164,25 +170,24 @@ def _train_loop(ctx, trainer, *, max_iterations, until_epoch_end, epoch_limit, X
         for msg in ctx.receive():
             trainer.set_params(None, **msg)
         n = chunk if max_iterations is None else min(chunk, max_iterations - done)
+        if final_epoch is not None and trainer.epoch + 1 >= final_epoch:      # in the last epoch
+            n = max(1, min(n, trainer.batches_per_epoch - into_epoch))
         t0 = time.perf_counter()
-        if until_epoch_end:
-            recs = trainer.run_epoch(cancel=ctx.cancelled)
-        else:
-            recs = trainer.step(n, cancel=ctx.cancelled)
+        recs = trainer.step(n, cancel=ctx.cancelled)
         dt = time.perf_counter() - t0
         got = max((len(v) for v in recs.values()), default=0)
         done += got
         examples += got * trainer.batch_size
+        for r in next((v for v in recs.values() if v), []):
+            into_epoch = 0 if r.epoch_end else into_epoch + 1
         chunk = int(np.clip(chunk * CHUNK_SECONDS / max(dt, 1e-4), max(1, chunk // 2), chunk * 2 + 1))
         now = time.perf_counter()
         payload = {"records": recs, "iteration": trainer.iteration, "epoch": trainer.epoch,
                    "examples_per_second": examples / max(now - t_start, 1e-6)}
         ended = any(r.epoch_end for v in recs.values() for r in v)
-        if ended:
-            epochs_seen += 1
         stopped = {k: v for k, v in trainer.stopped.items() if v}
         finishing = (bool(stopped) or got == 0 or (max_iterations is not None and done >= max_iterations)
-                     or (until_epoch_end and ended) or (epoch_limit and epochs_seen >= epoch_limit))
+                     or (final_epoch is not None and trainer.epoch >= final_epoch))
         if now - last_w >= WEIGHTS_SECONDS or finishing:
             payload["weights"] = {k: (m.W_.copy(), m.b_.copy()) for k, m in trainer.models.items()}
             last_w = now
@@ -193,7 +198,6 @@ def _train_loop(ctx, trainer, *, max_iterations, until_epoch_end, epoch_limit, X
         ctx.emit(payload)
         if finishing:
             break
-        ctx.sleep(YIELD_SECONDS)     # let the GUI thread take the GIL and a core between chunks
     return None
 
 
@@ -311,21 +315,30 @@ class TrainController(QtCore.QObject):
             self.snapshots[name] = copy.copy(m)
             self.weights[name] = (m.W_.copy(), m.b_.copy())
             self.snapshots[name].W_, self.snapshots[name].b_ = self.weights[name]
-        self.sanity = self._sanity_check() if trainer.iteration == 0 else {}
+        self.sanity = self._sanity_check()
         self.live.test_accuracy = self._test_accuracy()
         self.live.test_iteration = trainer.iteration
         self.curves_dirty = self.weights_dirty = True
         self.trainer_reset.emit()
 
     def _sanity_check(self) -> dict[str, SanityCheck]:
+        """Initial data loss at the (small random) initial W on up to 2000 training examples; for a model
+        that has trained already (loaded from a file), the first recorded minibatch loss instead."""
         f = self.features
         n = min(SANITY_EXAMPLES, len(f.y_train))
         idx = np.linspace(0, len(f.y_train) - 1, n).astype(np.int64)
         out = {}
         for name, m in self.trainer.models.items():
-            parts = m.compute_loss(f.X_train[idx], f.y_train[idx])
             c = len(m.classes_)
-            out[name] = SanityCheck(name, float(parts.data), expected_initial_loss(name, c), c)
+            hist = self.trainer.history[name]
+            if self.trainer.iteration == 0:
+                measured = float(m.compute_loss(f.X_train[idx], f.y_train[idx]).data)
+            elif hist:
+                measured = float(hist[0].data_loss)
+            else:
+                continue
+            out[name] = SanityCheck(name, measured, expected_initial_loss(m.loss, c), c,
+                                    from_history=self.trainer.iteration > 0)
         return out
 
     def _test_accuracy(self) -> dict[str, float]:
@@ -352,12 +365,22 @@ class TrainController(QtCore.QObject):
         self.stop(wait=True)
         self._clear_stops_if_resumable()
         f, trainer = self.features, self.trainer
+        into = self._iterations_into_epoch()
         _fast_gil_switching(True)
         self._job = self.runner.start(
-            self.KIND, lambda ctx: _train_loop(ctx, trainer, X_test=f.X_test, y_test=f.y_test, **kw),
+            self.KIND,
+            lambda ctx: _train_loop(ctx, trainer, X_test=f.X_test, y_test=f.y_test, into_epoch=into, **kw),
             label="Training the linear classifier", on_partial=self._on_partial,
             on_result=lambda _r: self.sync(), wait_previous=True)
         self._set_state(state)
+
+    def _iterations_into_epoch(self) -> int:
+        """Iterations already done in the current epoch (idle only: reads the Trainer's history)."""
+        t = self.trainer
+        last_end = 0
+        for recs in t.history.values():
+            last_end = max(last_end, next((r.iteration for r in reversed(recs) if r.epoch_end), 0))
+        return max(0, t.iteration - last_end)
 
     def stop(self, wait: bool = True) -> None:
         """Pause: cancel the job, wait for its thread, then copy what it did not emit."""

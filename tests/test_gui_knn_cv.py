@@ -162,6 +162,7 @@ def test_one_distance_matrix_per_fold(qtbot, ws, digits, monkeypatch):
     assert sum(rows) == digits.n_train                     # not n_train * 10 (one matrix per fold, not per k)
 
 
+@pytest.mark.slow
 def test_cv_on_5000_cifar_like_images_is_responsive_and_cancellable(qtbot):
     """5000 CIFAR-sized images, 10 k values, 5 folds: progress reaches the end, the UI keeps ticking,
     and Cancel stops a second run promptly."""
@@ -183,7 +184,10 @@ def test_cv_on_5000_cifar_like_images_is_responsive_and_cancellable(qtbot):
     assert ws.cv.current_result().scores.shape == (10, 5)
     assert ws.cv.progress.value() == 1000 and ws.cv.progress.format() == "done"
     assert len(progress) >= 5 and progress == sorted(progress)
-    assert gaps.max() < 0.2                     # the GUI thread never stalls (target 100 ms, loaded CI: 200)
+    # the GUI thread keeps ticking: target < 100 ms; a shared, loaded 2-core machine adds scheduling
+    # delays of its own (an idle app already shows ~55 ms there), so the hard bound on the worst gap is 200 ms
+    assert np.percentile(gaps, 99) < 0.1
+    assert gaps.max() < 0.2
 
     # cancel part-way through a second run
     ws.cv.mode_combo.setCurrentIndex(3)

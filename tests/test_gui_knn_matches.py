@@ -105,7 +105,7 @@ def test_click_in_test_strip(qtbot, ws, digits):
     assert _caption_labels(ws) == list(digits.y_train[order])
     qtbot.mouseClick(ws.matches.next_button, QtCore.Qt.MouseButton.LeftButton)
     click_tile(qtbot, ws.matches.strip, 0)
-    assert ws.matches.index == ws.matches._page_size
+    assert ws.matches.index == ws.matches.picker.page_size
     assert "images 20–39" in ws.matches.page_label.text()
 
 
@@ -184,3 +184,59 @@ def test_presentation_mode_makes_tiles_bigger(ws):
     assert ws.matches.tally.plotItem.getAxis("left").style["tickFont"].pointSize() == 16
     ws.set_presentation(False)
     assert ws.matches.strip.tile == small
+
+
+def test_settings_round_trip_and_no_dataset(qtbot, ws, tmp_path):
+    from PySide6 import QtCore as _QtCore
+
+    ws.set_k(9)
+    ws.metric_buttons["l1"].click()
+    ws.tabs.setCurrentWidget(ws.cv)
+    ws.cv.ks_edit.setText("1, 2, 4")
+    ws.cv.folds_spin.setValue(3)
+    ws.cv.set_mode("val")
+    settings = _QtCore.QSettings(str(tmp_path / "s.ini"), _QtCore.QSettings.Format.IniFormat)
+    ws.save_settings(settings)
+    other = make_workspace(qtbot)
+    other.restore_settings(settings)
+    assert other.k() == 9 and other.metric_name() == "l1"
+    assert other.tabs.currentWidget() is other.cv
+    assert other.cv.ks_edit.text() == "1, 2, 4" and other.cv.folds_spin.value() == 3 and other.cv.mode() == "val"
+    # no data set: every control that needs one is disabled, nothing crashes
+    assert not other.matches.random_button.isEnabled() and not other.evaluate.run_button.isEnabled()
+    assert not other.cv.run_button.isEnabled()
+    assert other.data_label.text() == "No data set loaded"
+    assert other.table_for_export() is None
+    ws.set_dataset(None)
+    assert ws.session is None and ws.matches.gallery.count() == 0
+    other.runner.shutdown()
+
+
+def test_big_data_sets_are_prepared_in_the_background(qtbot, digits, monkeypatch):
+    import gui.knn_workspace as kw
+
+    monkeypatch.setattr(kw, "_SYNC_LIMIT", 0)
+    ws = make_workspace(qtbot)
+    ws.set_dataset(digits)
+    assert ws.session is None and "preparing" in ws.data_label.text()
+    qtbot.waitUntil(lambda: ws.session is not None, timeout=20000)
+    assert ws.matches.gallery.count() == 5
+    ws.set_dataset(digits.subsample(20, 5))              # a second set while nothing runs
+    qtbot.waitUntil(lambda: ws.session is not None and ws.session.dataset.n_train == 200, timeout=20000)
+    ws.runner.shutdown()
+
+
+def test_standalone_preview_builds(qtbot, monkeypatch):
+    from PySide6 import QtWidgets
+
+    import gui.knn_workspace as kw
+
+    shown = []
+    monkeypatch.setattr(QtWidgets.QApplication, "exec", lambda self: shown.append(True) or 0)
+    monkeypatch.setattr(kw.KnnWorkspace, "show", lambda self: (shown.append(self), qtbot.addWidget(self)))
+    assert kw.main(["digits"]) == 0
+    ws = shown[0]
+    assert ws.session is not None and ws.matches.gallery.count() == 5
+    ws.runner.shutdown()
+    from gui import app_style
+    app_style.apply(QtWidgets.QApplication.instance(), "light", False)

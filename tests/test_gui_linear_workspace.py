@@ -155,8 +155,8 @@ def test_lambda_and_learning_rate_change_mid_run(qtbot, ws):
     assert c.reg_slider.label.text() == "0"
     recs = ctl.trainer.history["softmax"]
     assert recs[5].reg_loss > 0 and recs[-1].reg_loss == 0       # λR before and after the change
-    _, reg_curve = ws.curves.curve("softmax", "reg", smoothed=False).getData()
-    assert reg_curve[5] > 0 and reg_curve[-1] == 0                # ... and on the λ·R(W) curve
+    _, reg_curve = ws.curves.curve("softmax", "reg").getData()
+    assert reg_curve[5] == pytest.approx(recs[5].reg_loss) and reg_curve[-1] == 0   # ... and on the λ·R(W) line
 
 
 def test_penalty_none_disables_lambda(qtbot, ws):
@@ -166,7 +166,7 @@ def test_penalty_none_disables_lambda(qtbot, ws):
     qtbot.mouseClick(c.step_button, LEFT)                    # takes effect at the next step
     _idle(qtbot, ws)
     assert ws.controller.trainer.models["softmax"].penalty == "none"
-    _, reg = ws.curves.curve("softmax", "reg", smoothed=False).getData()
+    _, reg = ws.curves.curve("softmax", "reg").getData()
     assert reg.tolist() == [0.0]
 
 
@@ -244,6 +244,7 @@ def test_save_and_load_round_trip_predicts_identically(qtbot, ws, tmp_path, digi
     np.testing.assert_array_equal(m2.predict(ctl.features.X_test), pred)
     assert ws.displayed_test_accuracy("softmax") == shown
     assert _curve_x(ws).size == 25 and ws.message_kind == "ok"
+    assert "first recorded loss of the loaded model" in ws.sanity_label.text()
     assert c.values()["learning_rate"] == 5e-2 and m2.learning_rate == 5e-2 and c.values()["seed"] == 0
     ctl.step_iterations(1)                       # and training continues from the loaded W
     _idle(qtbot, ws)

@@ -5,6 +5,8 @@ import gzip
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.spatial.distance import cdist
 
 from core.knn import TIE_RULE, KNearestNeighbor, vote
@@ -206,3 +208,21 @@ def test_mnist_k1_matches_sklearn_brute(mnist, metric, n_test):
     np.testing.assert_allclose(dist, sk_dist, rtol=1e-6)
     np.testing.assert_array_equal(pred, ytr[idx[:, 0]])
     assert np.mean(pred == yte) > 0.94
+
+
+# -- property: any small problem matches the float64 reference exactly -------------------------
+@settings(max_examples=40, deadline=None)
+@given(n_train=st.integers(1, 300), n_test=st.integers(1, 20), d=st.integers(1, 40),
+                  k=st.integers(1, 12), metric=st.sampled_from(["l1", "l2"]),
+                  kind=st.sampled_from(["uint8", "float32", "float64"]), levels=st.sampled_from([2, 256]),
+                  seed=st.integers(0, 2**31))
+def test_kneighbors_property(n_train, n_test, d, k, metric, kind, levels, seed):
+    # levels=2 gives binary images: many exact ties, which must go to the lower index.
+    k = min(k, n_train)
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, levels, (n_train, d)).astype(kind)
+    Q = rng.integers(0, levels, (n_test, d)).astype(kind)
+    dist, idx = KNearestNeighbor(k, metric).fit(X, np.zeros(n_train, int)).kneighbors(Q)
+    rd, ri = reference_kneighbors(Q, X, k, metric)
+    np.testing.assert_array_equal(idx, ri)
+    np.testing.assert_allclose(dist, rd, rtol=1e-6, atol=1e-6)

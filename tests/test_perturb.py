@@ -111,7 +111,7 @@ def test_lecture_l1_example():
 
 def test_version_distances(rgb):
     versions = perturb.make_versions(rgb, shift_px=1, brightness=20, tint_strength=0.2, occlusion_size=4)
-    assert [v.name for v in versions] == ["shifted", "brightened", "tinted", "occluded"]
+    assert [v.name for v in versions] == ["shifted", "brightness", "tinted", "occluded"]
     l1, l2 = perturb.version_distances(rgb, [v.image for v in versions])
     assert l1.shape == l2.shape == (4,)
     assert np.all(l1 > 0) and np.all(l2 > 0) and np.all(l1 >= l2)
@@ -120,7 +120,7 @@ def test_version_distances(rgb):
 def test_make_versions_skips_tint_for_grey():
     g = np.full((6, 6, 1), 60, np.uint8)
     names = [v.name for v in perturb.make_versions(g)]
-    assert names == ["shifted", "brightened", "occluded"]
+    assert names == ["shifted", "brightness", "occluded"]
 
 
 @pytest.mark.parametrize("metric", ["l2", "l1"])
@@ -130,7 +130,7 @@ def test_equal_distance_versions_all_match_the_shift(metric):
     base = rng.integers(0, 256, size=(4, 4, 3)).astype(np.float64)
     img = np.clip(np.kron(base, np.ones((8, 8, 1))) + rng.normal(0, 6, (32, 32, 3)), 0, 255).astype(np.uint8)
     versions = perturb.equal_distance_versions(img, shift_px=1, metric=metric)
-    assert [v.name for v in versions] == ["shifted", "brightened", "tinted", "occluded"]
+    assert [v.name for v in versions] == ["shifted", "brightness", "tinted", "occluded"]
     target = versions[0].distance
     assert target == pytest.approx(perturb.image_distance(img, versions[0].image, metric))
     for v in versions[1:]:

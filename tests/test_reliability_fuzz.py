@@ -8,15 +8,18 @@ in-process and must end in one of the allowed outcomes:
 * a valid :class:`core.datasets.Dataset` (or a loaded model), or
 * the one documented error (``DatasetError`` / ``ModelFileError``) whose message names the file.
 
-Anything else counts as a crash: another exception type, more than 2 s of CPU time for one input
-(CPU, not wall-clock, time: CI machines are shared; a blocked input is stopped after 10 s of wall time), a memory
-peak over :data:`RSS_LIMIT` resident or :data:`ALLOC_LIMIT` allocated (tracemalloc; plus an
-address-space limit so a runaway allocation becomes a ``MemoryError`` instead of swapping the machine), a file written outside the cache
-folder, or code executed from a pickle (seeds include pickles whose ``__reduce__`` calls a
-canary function or ``os.mkdir``).
+Anything else counts as a crash: another exception type; more than 2 s of CPU time for one input
+(CPU, not wall-clock, time: CI machines are shared; a blocked input is stopped after 10 s of wall
+time); a memory peak over :data:`RSS_LIMIT` resident or :data:`ALLOC_LIMIT` allocated (tracemalloc,
+sampled; plus an address-space limit so a runaway allocation becomes a ``MemoryError`` instead of
+swapping the machine); a file written outside the cache folder; or code executed from a pickle (seeds
+include pickles whose ``__reduce__`` calls a canary function, ``os.mkdir`` or ``os.system``).
 
-CI budget: about 10,000 inputs in total (scale with ``LCL_FUZZ_SCALE``, e.g. 0.1 for a smoke run).
-The long run is ``benchmarks/fuzz_long.py``. The counts are printed whether or not ``-s`` is given::
+CI budget: about 13,500 inputs in total, ~1 minute on 2 cores (scale with ``LCL_FUZZ_SCALE``, e.g. 0.1
+for a smoke run): 12,500 from the seeded byte mutator (:data:`CI_BUDGET`), ~1,000 structure-aware
+Hypothesis examples (derandomized, so CI is repeatable), the seeds themselves and one minimal input per
+bug found so far (:data:`REGRESSIONS`). The long run is ``benchmarks/fuzz_long.py`` (200,000 inputs).
+The counts are printed whether or not ``-s`` is given::
 
     fuzz: inputs tried N, loaded M, errors raised E, crashes 0, files written outside 0, code executed 0
 """
@@ -542,18 +545,41 @@ def _where(exc: BaseException) -> str:
     return " -> ".join(dict.fromkeys(out)) or "?"
 
 
+_ARMED = {"on": False}
+
+
 def _start_timers() -> None:
+    _ARMED["on"] = True
     signal.setitimer(signal.ITIMER_PROF, ALARM_SECONDS)
     signal.setitimer(signal.ITIMER_REAL, WALL_SECONDS)
 
 
 def _stop_timers() -> None:
+    _ARMED["on"] = False
     signal.setitimer(signal.ITIMER_PROF, 0)
     signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def _on_alarm(signum, frame):
-    raise _Hang()
+    """One-shot: the first timer to fire raises; a second one (or a late, pending one) is ignored."""
+    if _ARMED["on"]:
+        _ARMED["on"] = False
+        raise _Hang()
+
+
+def _call_guarded(loader, path):
+    """``("ok", result)`` or ``("exc", exception)``; never lets the alarm escape."""
+    try:
+        _start_timers()
+        try:
+            return "ok", loader(path)
+        finally:
+            _stop_timers()
+    except BaseException as exc:  # noqa: BLE001 - classified by the caller
+        _stop_timers()
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return "exc", exc
 
 
 def _proc_status(key: str) -> int | None:
@@ -684,36 +710,31 @@ class Harness:
         base = tracemalloc.get_traced_memory()[0] if tracing else 0
         rss0 = _proc_status("VmRSS") if _reset_peak_rss() else None
         t0, c0 = time.perf_counter(), time.process_time()
-        _start_timers()
-        try:
-            result = loader(path)
-        except target.errors as exc:
-            _stop_timers()
-            msg = str(exc)
-            if any(n in msg for n in names):
-                outcome = "error"
-            else:
-                kind, detail = "message does not name the file", f"{type(exc).__name__}: {msg[:200]}"
-        except _Hang as exc:
-            _stop_timers()
-            kind, detail = "hang", (f"interrupted after {time.process_time() - c0:.1f} s CPU / "
-                                    f"{time.perf_counter() - t0:.1f} s wall (at {_where(exc)})")
-        except KeyboardInterrupt:
-            raise
-        except BaseException as exc:  # noqa: BLE001 - every other exception is the finding
-            _stop_timers()
-            kind, detail = f"{type(exc).__name__}", f"{str(exc)[:160]} (at {_where(exc)})"
-        else:
-            _stop_timers()
+        status, value = _call_guarded(loader, path)
+        if isinstance(value, _Hang) or time.process_time() - c0 > PER_INPUT_SECONDS:
+            # a slow input is tried once more, so that a hiccup of a shared machine is not a finding
+            del value
+            t0, c0 = time.perf_counter(), time.process_time()
+            status, value = _call_guarded(loader, path)
+        if status == "ok":
             try:
                 if target.check is not None:
-                    target.check(result, files)
+                    target.check(value, files)
                 outcome = "loaded"
             except AssertionError as exc:
                 kind, detail = "invalid result", str(exc)[:200]
-            del result
-        finally:
-            _stop_timers()
+        elif isinstance(value, target.errors):
+            msg = str(value)
+            if any(n in msg for n in names):
+                outcome = "error"
+            else:
+                kind, detail = "message does not name the file", f"{type(value).__name__}: {msg[:200]}"
+        elif isinstance(value, _Hang):
+            kind, detail = "hang", (f"interrupted after {time.process_time() - c0:.1f} s CPU / "
+                                    f"{time.perf_counter() - t0:.1f} s wall (at {_where(value)})")
+        else:
+            kind, detail = f"{type(value).__name__}", f"{str(value)[:160]} (at {_where(value)})"
+        del value
         elapsed = time.perf_counter() - t0
         cpu = time.process_time() - c0
         peak = tracemalloc.get_traced_memory()[1] - base if tracing else 0
@@ -855,7 +876,20 @@ def test_seed_files_load_and_hostile_seeds_are_refused(fmt, fz):
     assert stats.executed == 0 and stats.outside == 0
 
 
-@pytest.mark.parametrize("fmt", list(CI_BUDGET))
+#: formats whose CI campaign still finds a bug (precise inputs: REGRESSIONS / OPEN_BUGS below)
+CAMPAIGN_BUGS = {
+    "model": "core/persistence.py load_model: TokenError/SyntaxError/zlib.error/NotImplementedError from np.load, "
+             "AttributeError for members that are not arrays, bad metadata types, NaN history -- see OPEN_BUGS",
+}
+
+
+def _campaign_params():
+    for f in CI_BUDGET:
+        bug = CAMPAIGN_BUGS.get(f)
+        yield pytest.param(f, marks=[pytest.mark.xfail(strict=True, reason=f"BUG: {bug}")] if bug else [])
+
+
+@pytest.mark.parametrize("fmt", list(_campaign_params()))
 def test_fuzz_mutated_and_truncated_files(fmt, fz):
     target = TARGET_BUILDERS[fmt](fz.marker)
     n = max(len(target.variants), int(CI_BUDGET[fmt] * SCALE))
@@ -1093,6 +1127,58 @@ def test_fuzz_image_folder_contents(fz, classes, split):
     _hyp_run(fz, target, files, "photos", "image folder " + ", ".join(f"{k}({len(v)} B)" for k, v in files.items()))
 
 
+_LEN4 = st.sampled_from([0, 1, 3, 255, 2 ** 16, 2 ** 31 - 1, 2 ** 32 - 1, 3 * 10 ** 7])
+_LEN8 = st.sampled_from([0, 1, 3, 2 ** 31, 2 ** 40, 2 ** 63 - 1, 2 ** 63 + 5, 2 ** 64 - 1])
+def _u32(n):
+    return struct.pack("<I", n)
+
+
+def _u64(n):
+    return struct.pack("<Q", n)
+
+
+_BYTE = st.integers(0, 255).map(lambda n: bytes([n]))
+_OPS = {   # opcode -> strategy for its argument bytes
+    b"r": _LEN4.map(_u32), b"j": _LEN4.map(_u32), b"q": _BYTE, b"h": _BYTE, b"K": _BYTE, b"\x82": _BYTE,
+    b"J": _LEN4.map(_u32), b"\x84": _LEN4.map(_u32),
+    b"B": _LEN4.map(lambda n: _u32(n) + b"ab"), b"T": _LEN4.map(lambda n: _u32(n) + b"ab"),
+    b"X": _LEN4.map(lambda n: _u32(n) + b"ab"),
+    b"\x8e": _LEN8.map(lambda n: _u64(n) + b"ab"), b"\x8d": _LEN8.map(lambda n: _u64(n) + b"ab"),
+    b"\x96": _LEN8.map(lambda n: _u64(n) + b"ab"), b"\x95": _LEN8.map(_u64),
+    b"L": st.sampled_from([b"1L\n", b"9" * 5000 + b"L\n", b"-L\n"]),
+    b"I": st.sampled_from([b"01\n", b"1e9\n", b"x\n"]),
+    b"\x8a": st.sampled_from([b"\x01\x01", b"\xff" + b"\x01" * 255]),
+    b"\x8b": _LEN4.map(lambda n: struct.pack("<i", n % 2 ** 31)),
+    b"c": st.sampled_from([b"numpy\nndarray\n", b"numpy\ndtype\n", b"numpy.core.multiarray\n_reconstruct\n",
+                           b"os\nsystem\n", b"builtins\ngetattr\n", b"numpy\n__dict__\n"]),
+    b"U": st.sampled_from([b"\x01b", b"\x04data", b"\x06labels", b"\xffab"]),
+}
+for _op in (b"(", b")", b"t", b"]", b"e", b"}", b"u", b"s", b"a", b"0", b"2", b"1", b"R", b"b", b"N",
+            b"\x85", b"\x86", b"\x87", b"\x88", b"\x89", b"\x93", b"\x81", b"o", b"\x94"):
+    _OPS[_op] = st.just(b"")
+
+
+@st.composite
+def pickle_streams(draw):
+    """Short pickles made of raw opcodes with extreme arguments (memo indexes, counted lengths, globals)."""
+    out = [draw(st.sampled_from([b"\x80\x02", b"\x80\x04", b"\x80\x05", b""]))]
+    for _ in range(draw(st.integers(1, 8))):
+        op = draw(st.sampled_from(sorted(_OPS)))
+        out.append(op + draw(_OPS[op]))
+    return b"".join(out) + b"."
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: core/datasets/cifar.py safe_unpickle: OverflowError (BINBYTES/BINUNICODE/"
+                   "BYTEARRAY8 length > sys.maxsize) is not caught; LONG_BINPUT memo bomb (see OPEN_BUGS)")
+@_HSET
+@given(data=pickle_streams(), member=st.sampled_from(["data_batch_1", "batches.meta"]))
+def test_fuzz_pickle_opcodes(fz, data, member):
+    files = {f"cifar-10-batches-py/{k}": v for k, v in cifar10_members(np.random.default_rng(5)).items()}
+    files[f"cifar-10-batches-py/{member}"] = data
+    target = TARGET_BUILDERS["cifar-folder"](fz.marker)
+    _hyp_run(fz, target, files, "", f"cifar {member} = {data[:80]!r}")
+
+
 _json_leaf = st.one_of(st.none(), st.booleans(), st.integers(-2 ** 70, 2 ** 70), st.floats(allow_nan=False),
                        st.text(max_size=4))
 _json = st.recursive(_json_leaf, lambda inner: st.lists(inner, max_size=4)
@@ -1125,13 +1211,16 @@ def model_edits(draw, members):
         elif choice == "shape":
             arr = draw(small_arrays(dtype=arr.dtype.str))
         elif choice == "dtype":
-            arr = arr.astype(draw(st.sampled_from(["u1", "<i8", "<f2", "?", "<c8", "U2"])))
+            with np.errstate(invalid="ignore", over="ignore"):
+                arr = arr.astype(draw(st.sampled_from(["u1", "<i8", "<f2", "?", "<c8", "U2"])))
         else:
             arr = arr[:0]
         out[name] = npy_bytes(arr)
     return out
 
 
+@pytest.mark.xfail(strict=True, reason="BUG: core/persistence.py load_model: metadata of the wrong JSON type and "
+                   "NaN/inf/huge arrays crash or load (see OPEN_BUGS)")
 @_HSET
 @given(data=st.data())
 def test_fuzz_model_metadata_and_arrays(fz, data):
@@ -1192,6 +1281,16 @@ def _needs_zip_version(data: bytes, version: int = 182) -> bytes:
     return bytes(out)
 
 
+def _bad_utf8_name(data: bytes) -> bytes:
+    """The same zip whose first central-directory name is flagged UTF-8 but starts with byte 0xF7."""
+    out = bytearray(data)
+    i = out.find(b"PK\x01\x02")
+    flags = struct.unpack("<H", out[i + 8:i + 10])[0] | 0x800
+    out[i + 8:i + 10] = struct.pack("<H", flags)
+    out[i + 46] = 0xF7
+    return bytes(out)
+
+
 def _set(arr, index, value):
     arr = arr.astype(np.float64)
     arr[index] = value
@@ -1213,10 +1312,18 @@ REGRESSIONS = [
      "d.npz"),
     ("npz-zip-version-18.2", "npz", lambda m: {"d.npz": _needs_zip_version(_npz({
         "X": np.zeros((4, 2, 2), _U8), "y": np.arange(4) % 2}))}, "d.npz"),
+    ("npz-zip-name-not-utf8", "npz", lambda m: {"d.npz": _bad_utf8_name(_npz({
+        "X": np.zeros((4, 2, 2), _U8), "y": np.arange(4) % 2}))}, "d.npz"),
     ("model-zip-version-18.2", "model", lambda m: {"model.npz": _needs_zip_version(
         zip_bytes(_model_members(m)))}, "model.npz"),
     ("npz-one-example-no-test", "npz", lambda m: {"d.npz": _npz({
         "X": np.zeros((1, 2, 2, 3), _U8), "y": np.array([0])})}, "d.npz"),
+    ("cifar-pickle-memo-bomb", "cifar-folder", lambda m: {
+        **{f"cifar-10-batches-py/{k}": v for k, v in cifar10_members(np.random.default_rng(0)).items()},
+        "cifar-10-batches-py/data_batch_1": b"\x80\x02K\x01r" + struct.pack("<I", 100_000_000) + b"."}, ""),
+    ("cifar-pickle-length-over-maxsize", "cifar-folder", lambda m: {
+        **{f"cifar-10-batches-py/{k}": v for k, v in cifar10_members(np.random.default_rng(0)).items()},
+        "cifar-10-batches-py/test_batch": b"\x80\x04\x8e" + struct.pack("<Q", 2 ** 63 + 5) + b"ab."}, ""),
     ("cifar-tar-3-bytes", "cifar-tar", lambda m: {"cifar-10-python.tar.gz": b"\x1f\x8b\x08"},
      "cifar-10-python.tar.gz"),
     ("model-damaged-npy-header", "model", lambda m: {"model.npz": zip_bytes(
@@ -1238,8 +1345,28 @@ REGRESSIONS = [
     ("model-mean-nan", "model", lambda m: {"model.npz": zip_bytes(
         _edit_array(_model_members(m), "mean.npy", lambda a: _set(a, 0, np.nan)))}, "model.npz"),
 ]
-#: bugs still open when this file was written: id -> where (the lead removes entries as they are fixed)
-OPEN_BUGS: dict = {}
+#: bugs still open when this file was written: id -> where and what (remove an entry when it is fixed;
+#: the strict xfail turns a fixed bug into a failure so the list cannot go stale)
+OPEN_BUGS: dict = {
+    "cifar-pickle-memo-bomb": "core/datasets/cifar.py safe_unpickle: the C unpickler pre-sizes its memo for "
+                              "LONG_BINPUT 100000000 -> a 13-byte batch file costs 1.5 GB RSS and ~1 s CPU "
+                              "(300000000: 4.5 GB, 8.5 s)",
+    "cifar-pickle-length-over-maxsize": "core/datasets/cifar.py safe_unpickle: OverflowError (BINBYTES8 length "
+                                        "> sys.maxsize) is not caught",
+    "model-damaged-npy-header": "core/persistence.py:183 load_model: tokenize.TokenError from np.load escapes",
+    "model-member-not-an-array": "core/persistence.py:201 load_model: np.load returns bytes for a member without "
+                                 "the .npy magic -> AttributeError 'bytes' object has no attribute 'ndim'",
+    "model-params-not-a-dict": "core/persistence.py:211 load_model: metadata 'params' true -> AttributeError "
+                               "'bool' object has no attribute 'items'",
+    "model-n_iter-not-a-number": "core/persistence.py:219 load_model: int(meta['n_iter']) -> TypeError",
+    "model-image_shape-with-a-blank": "core/preprocess.py:152 Preprocessor.from_dict via load_model: "
+                                      "int('') -> ValueError before persistence checks image_shape",
+    "model-history-nan-iteration": "core/persistence.py:253 _history_from_array: int(nan) -> ValueError "
+                                   "(inf -> OverflowError, complex -> TypeError)",
+    "model-W-beyond-float32": "core/persistence.py:215 load_model: the finite check runs on float64 W before the "
+                              "float32 cast, so W = 1e300 loads as inf",
+    "model-mean-nan": "core/persistence.py load_model: a NaN/inf 'mean' is accepted (Preprocessor.from_dict)",
+}
 
 
 def _regression_params():

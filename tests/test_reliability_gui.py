@@ -153,7 +153,12 @@ def _no_epoch_limit(lin):
 def _play(lin, qtbot):
     qtbot.mouseClick(lin.controls.play_button, LEFT)
     ctl = lin.controller
-    qtbot.waitUntil(lambda: ctl.running and any(len(h) > 0 for h in ctl.histories.values()), timeout=10000)
+    try:
+        qtbot.waitUntil(lambda: ctl.running and any(len(h) > 0 for h in ctl.histories.values()), timeout=20000)
+    except Exception:
+        raise AssertionError(f"training did not start: state={ctl.state} running={ctl.running} "
+                             f"histories={[len(h) for h in ctl.histories.values()]} message={lin.message.text()!r} "
+                             f"errors={[r.summary for r in errors.history]}") from None
 
 
 # ------------------------------------------------------------------------------ closing mid-work
@@ -200,8 +205,8 @@ def test_closing_while_load_evaluate_and_train_run_stops_every_worker_within_2_s
 def _many_sets(tmp_path, n=20):
     out = []
     for i in range(n):
-        ds = tiny_dataset(n_classes=2 + i % 4, per_class=10 + i, test_per_class=3, shape=(6 + i % 3, 5, 1 + 2 * (i % 2)),
-                          name=f"Set {i}", seed=i)
+        ds = tiny_dataset(n_classes=2 + i % 4, per_class=10 + i, test_per_class=3,
+                          shape=(6 + i % 3, 5, 1 + 2 * (i % 2)), name=f"Set {i}", seed=i)
         out.append(write_npz(tmp_path / f"set{i}.npz", ds))
     return out
 
@@ -238,7 +243,7 @@ def test_twenty_switches_in_a_row_end_on_the_last_set_and_memory_comes_back(qtbo
     _no_unexpected_errors(handler)
 
 
-def test_switching_data_sets_while_training_and_evaluating_drops_stale_work(qtbot, window, handler, tmp_path):
+def test_switching_data_sets_while_training_drops_stale_work(qtbot, window, handler, tmp_path):
     paths = _many_sets(tmp_path, 6)
     w = window()
     w.open_source("digits")
@@ -257,6 +262,41 @@ def test_switching_data_sets_while_training_and_evaluating_drops_stale_work(qtbo
         n_classes = w.controller.used.n_classes
         assert all(m.W_.shape[0] == n_classes for m in ctl.trainer.models.values())
     qtbot.waitUntil(lambda: not any(_alive(j) for j in jobs), timeout=3000)
+    _no_unexpected_errors(handler)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: gui/main_window.py _on_dataset_changed only feeds the current tab; built but hidden workspaces keep "
+    "their jobs on the old data set (training runs on until its tab is shown; a kNN evaluation ran 6.9 s on)"))
+def test_switching_data_sets_stops_the_jobs_of_hidden_tabs_within_2_s(qtbot, window, handler, tmp_path):
+    """Training (Linear tab) and a test-set evaluation (Nearest Neighbour tab) run; the user goes to the
+    Data tab and opens another data set: both workers work on a data set that is gone and must stop."""
+    w = window()
+    ds = tiny_dataset(n_classes=10, per_class=400, test_per_class=100, shape=(32, 32, 3), name="Eval set")
+    w.open_source(write_npz(tmp_path / "eval.npz", ds))
+    _wait_loaded(qtbot, w, "Eval set")
+    lin = _linear(w, qtbot)
+    _no_epoch_limit(lin)
+    _play(lin, qtbot)
+    w.select_tab("knn")
+    knn = w.current_workspace()
+    qtbot.waitUntil(lambda: knn.session is not None, timeout=20000)
+    knn.evaluate.chunk_rows = 1
+    qtbot.mouseClick(knn.evaluate.run_button, LEFT)
+    qtbot.waitUntil(lambda: knn.evaluate._done > 0, timeout=10000)
+    w.select_tab("data")
+    w.open_source(write_npz(tmp_path / "small.npz", tiny_dataset(name="Small set")))
+    _wait_loaded(qtbot, w, "Small set")
+    t0 = time.perf_counter()
+    try:
+        qtbot.waitUntil(lambda: not w.runner.is_running("train") and not w.runner.is_running("knn-evaluate"),
+                        timeout=2000)
+    except Exception:
+        running = sorted(j.kind for j in w.runner.running_jobs())
+        pytest.fail(f"{running} still running {time.perf_counter() - t0:.1f} s after the data set changed")
+    finally:
+        lin.pause()
+        w.runner.cancel(wait=True)
     _no_unexpected_errors(handler)
 
 
@@ -576,6 +616,12 @@ def test_history_csv_export_is_atomic(qtbot, window, handler, tmp_path, monkeypa
     assert [p.name for p in out.iterdir()] == ["history.csv"]
 
 
+_EXPORT_NOT_ATOMIC = pytest.mark.xfail(strict=True, reason=(
+    "BUG: gui/exporting.py export_table / export_plot write the target in place (path.open('w'), pyqtgraph "
+    "exporters, QSvgGenerator): a failure midway leaves a truncated file instead of the old one"))
+
+
+@_EXPORT_NOT_ATOMIC
 def test_table_export_is_atomic_when_writing_fails_midway(tmp_path):
     from gui import exporting
     path = tmp_path / "table.csv"
@@ -589,6 +635,32 @@ def test_table_export_is_atomic_when_writing_fails_midway(tmp_path):
         exporting.export_table(["a", "b"], rows(), path)
     assert path.read_text() == "old,content\n", "the old file was overwritten by a half-written one"
     assert [p.name for p in tmp_path.iterdir()] == ["table.csv"]
+
+
+@_EXPORT_NOT_ATOMIC
+@pytest.mark.parametrize("fmt", ["png", "svg", "csv"])
+def test_exports_replace_the_old_file_only_when_complete(qtbot, tmp_path, monkeypatch, fmt):
+    """Exports go through a temporary file and ``os.replace``: if that last step fails, the old
+    file is still there, unchanged, and no temporary file is left."""
+    import pyqtgraph as pg
+
+    from gui import exporting
+    plot = pg.PlotWidget()
+    qtbot.addWidget(plot)
+    plot.plot([0, 1, 2], [2, 0, 1])
+    plot.resize(300, 200)
+    out = tmp_path / "exports"
+    out.mkdir()
+    path = out / f"figure.{fmt}"
+    path.write_bytes(b"old content")
+    _save_fails_on_replace(monkeypatch, out)
+    with pytest.raises(OSError):
+        if fmt == "csv":
+            exporting.export_table(["a", "b"], [[1, 2]], path)
+        else:
+            exporting.export_plot(plot, path, fmt)
+    assert path.read_bytes() == b"old content", f"{fmt}: the old file was overwritten in place (not atomic)"
+    assert [p.name for p in out.iterdir()] == [path.name], "a temporary file was left behind"
 
 
 def test_a_model_saved_for_another_data_set_is_refused_with_a_message(qtbot, window, handler, tmp_path, monkeypatch):

@@ -130,7 +130,8 @@ def load_npz(path, *, random_state=0) -> Dataset:
     try:
         with zipfile.ZipFile(path) as zf:
             total = sum(i.file_size for i in zf.infolist())
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, ValueError, EOFError) as exc:
+        # zipfile raises NotImplementedError for an unknown "version needed" or compression method
         raise DatasetError(f"{where}: not a NumPy .npz archive ({exc})") from exc
     if total > MAX_NPZ_BYTES:
         raise DatasetError(f"{where}: holds {total:,} bytes uncompressed, "

@@ -4,10 +4,17 @@ Targets come from ``Workspace.export_targets()``: pyqtgraph items (``PlotItem``,
 a ``PlotWidget``/``GraphicsLayoutWidget``/``GraphicsView``) go through ``pyqtgraph.exporters``
 (ImageExporter / SVGExporter); any other ``QWidget`` is rendered with ``QWidget.grab`` (PNG) or
 ``QSvgGenerator`` (SVG). Tables are ``(header, rows)`` from ``Workspace.table_for_export()``.
+
+Every export is written to a temporary file in the target's folder (same suffix, so the exporters pick
+the right format) and moved over the target with ``os.replace`` only when complete: a failure leaves
+the old file as it was and no temporary file behind.
 """
 from __future__ import annotations
 
 import csv
+import os
+import secrets
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -51,6 +58,16 @@ def export_plot(target: Any, path: str | Path, fmt: str | None = None) -> Path:
     if path.suffix.lower() != f".{fmt}":
         path = path.with_suffix(f".{fmt}")
     item = _pg_item(target)
+    if item is None and not isinstance(target, QtWidgets.QWidget):
+        raise ValueError(f"cannot export {type(target).__name__}: not a pyqtgraph item or a widget")
+    with _replacing(path) as tmp:
+        _write_plot(target, item, tmp, fmt)
+        if tmp.stat().st_size == 0:
+            raise OSError(f"nothing was written to {path}")
+    return path
+
+
+def _write_plot(target: Any, item, path: Path, fmt: str) -> None:
     if item is not None:
         import pyqtgraph.exporters as pge
 
@@ -58,7 +75,8 @@ def export_plot(target: Any, path: str | Path, fmt: str | None = None) -> Path:
             exporter = pge.ImageExporter(item)
             width = int(exporter.parameters()["width"])
             exporter.parameters()["width"] = max(width, 1200)  # crisp on slides
-            exporter.export(str(path))
+            if exporter.export(str(path)) is False:
+                raise OSError("the PNG image could not be written")
         else:
             try:
                 pge.SVGExporter(item).export(str(path))
@@ -66,19 +84,45 @@ def export_plot(target: Any, path: str | Path, fmt: str | None = None) -> Path:
                 # pyqtgraph 0.14's SVGExporter cannot parse the path format of newer Qt
                 # (pyqtgraph/pyqtgraph#3485): draw the scene into a QSvgGenerator instead.
                 _scene_svg(item, path)
-    elif isinstance(target, QtWidgets.QWidget):
-        if fmt == "png":
-            if not target.grab().save(str(path), "PNG"):
-                raise OSError(f"could not write {path}")
-        else:
-            size = target.size()
-            with _svg_painter(path, size, target.objectName()) as painter:
-                target.render(painter, QtCore.QPoint(0, 0))
+    elif fmt == "png":
+        if not target.grab().save(str(path), "PNG"):
+            raise OSError("the PNG image could not be written")
     else:
-        raise ValueError(f"cannot export {type(target).__name__}: not a pyqtgraph item or a widget")
-    if not path.is_file():
-        raise OSError(f"could not write {path}")
-    return path
+        with _svg_painter(path, target.size(), target.objectName()) as painter:
+            target.render(painter, QtCore.QPoint(0, 0))
+
+
+@contextmanager
+def _replacing(path: Path):
+    """Yield a new temporary path next to ``path`` (same suffix); on success move it over ``path``
+    (``os.replace``), on any failure delete it and leave ``path`` untouched."""
+    folder = path.parent
+    tmp = folder / f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}"
+    # a new file with the usual permissions (umask applies), or the old file's if there is one
+    try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except OSError as exc:    # report the file the user chose, not the temporary name
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
+    done = False
+    try:
+        try:
+            yield tmp
+        except OSError as exc:
+            if exc.filename is not None and Path(exc.filename) == tmp:   # name the user's file
+                raise OSError(exc.errno, exc.strerror, str(path)) from exc
+            raise
+        try:
+            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
+        except OSError:
+            pass
+        os.replace(tmp, path)
+        done = True
+    finally:
+        if not done:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
 
 @contextmanager
@@ -106,13 +150,20 @@ def _scene_svg(item, path: Path) -> None:
         scene.render(painter, QtCore.QRectF(0, 0, size.width(), size.height()), source)
 
 
-def export_table(header: list, rows: list, path: str | Path) -> Path:
-    """Write a CSV file (UTF-8, header row first)."""
+def export_table(header: list, rows, path: str | Path) -> Path:
+    """Write a CSV file (UTF-8, header row first), replacing ``path`` only when complete.
+
+    Raises
+    ------
+    OSError
+        The file could not be written (the old file, if any, is unchanged).
+    """
     path = Path(path)
     if path.suffix.lower() != ".csv":
         path = path.with_suffix(".csv")
-    with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
+    with _replacing(path) as tmp:
+        with tmp.open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(header)
+            w.writerows(rows)
     return path

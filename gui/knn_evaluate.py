@@ -124,6 +124,7 @@ class EvaluatePanel(QtWidgets.QWidget):
         self.stale_label.hide()
         self.confusion.clear()
         self.per_class.set_values([], [], [])
+        self.per_class.set_title("Accuracy per class")   # not the old set's "overall …%"
         self.cell_grid.set_images([])
         self.cell_title.setText("Click a cell of the confusion matrix to see its test images.")
         self.timing.set_session(session)

@@ -4,19 +4,21 @@ templates and one image's scores change while λ and the learning rate move.
 Layout: controls on the left; on the right a counters line and a message line (sanity check, divergence,
 notes), then the loss/accuracy curves beside the weight templates, and the score inspector below.
 The :class:`gui.train_controller.TrainController` owns the Trainer and the job; this widget only wires
-controls to it and repaints from its buffers on a ~15 Hz timer (templates ~10 Hz).
+controls to it and repaints from its buffers on a throttled timer: curves, templates and the score
+inspector take turns at ~10 Hz each (the accuracy plot and the inspector ~2 Hz while training).
 
 Keys (when the tab is shown): Space play/pause, S one iteration, Shift+S one epoch, R reset.
 """
 from __future__ import annotations
 
+import re
 import time
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from core import config
-from core.persistence import ModelFileError, check_compatible, load_model, save_model
 from gui.linear_controls import LinearControls
+from gui.linear_files import LinearFilesMixin
 from gui.loss_curves import LossCurves, model_color
 from gui.score_inspector import ScoreInspector
 from gui.templates_view import TemplatesView
@@ -29,8 +31,6 @@ __all__ = ["LinearWorkspace"]
 REPAINT_MS = 33            # timer tick; curves, templates and inspector take turns (~10 Hz each)
 INSPECTOR_SECONDS = 0.5    # while training, the score inspector follows at ~2 Hz (a table and two bar charts)
 ACCURACY_SECONDS = 0.5     # ... and the accuracy-per-epoch plot too (it changes only at epoch ends)
-HISTORY_HEADER = ["model", "iteration", "epoch", "data_loss", "reg_loss", "total_loss", "batch_accuracy",
-                  "train_accuracy", "val_accuracy", "epoch_end"]
 _MESSAGE_STYLES = {
     "info": "background:#e8f1fb; color:#123; border:1px solid #9bbbe0;",
     "ok": "background:#e6f4e6; color:#143; border:1px solid #8fc18f;",
@@ -51,7 +51,7 @@ def _defaults_name(dataset) -> str:
     return src if src and "/" not in src and "\\" not in src else dataset.name
 
 
-class LinearWorkspace(Workspace):
+class LinearWorkspace(LinearFilesMixin, Workspace):
     """Train a linear classifier live; compare hinge and softmax from the same start."""
 
     title = "Linear Classifier"
@@ -343,7 +343,6 @@ class LinearWorkspace(Workspace):
 
     def displayed_test_accuracy(self, name: str) -> float | None:
         """The test accuracy (in %) shown in the metrics line for ``name`` (None if not shown)."""
-        import re
         m = re.search(rf"<b>{name}</b></span>:.*?test (\d+\.\d)%", self.metrics.text())
         return float(m.group(1)) if m else None
 
@@ -381,88 +380,9 @@ class LinearWorkspace(Workspace):
         self._show_message(self.message.text(), self.message_kind)
         self._apply_sizes()
 
-    # ------------------------------------------------------------------ files
-    def _current_model_name(self) -> str:
-        names = list(self.controller.trainer.models)
-        pick = self.inspector.current_model()
-        return pick if pick in names else names[-1]
-
-    def save_model_to(self, path: str, name: str | None = None) -> None:
-        """Save one model (the inspector's choice by default) with its preprocessing and history."""
-        ctl = self.controller
-        if ctl.trainer is None:
-            raise ValueError("there is no model to save: choose a data set first")
-        ctl.stop(wait=True)
-        name = name or self._current_model_name()
-        save_model(path, ctl.trainer.models[name], preprocessor=ctl.features.preprocessor,
-                   class_names=list(self.dataset.class_names), image_shape=self.dataset.image_shape,
-                   dataset_name=self.dataset.name, history=list(ctl.trainer.history[name]))
-        self.status_message.emit(f"Saved the {name} model to {path}", 5000)
-
-    def load_model_from(self, path: str) -> None:
-        """Load a saved model: its preprocessing, hyperparameters and history replace the current run."""
-        if self.dataset is None:
-            raise ValueError("choose a data set before loading a model")
-        loaded = load_model(path)
-        check_compatible(loaded, self.dataset)
-        self.controller.load(loaded)
-        m = loaded.model
-        pre = loaded.preprocessor
-        values = {"loss_mode": m.loss, "penalty": m.penalty, "reg": m.reg, "learning_rate": m.learning_rate,
-                  "batch_size": m.batch_size, "init_scale": m.init_scale}
-        if isinstance(m.random_state, int):
-            values["seed"] = m.random_state
-        if pre is not None:
-            values.update(scale=bool(pre.scale), subtract_mean=bool(pre.subtract_mean))
-        self.controls.set_values(values)
-        self._show_message(f"Loaded the {m.loss} model from {path} ({len(loaded.history or [])} iterations of "
-                           f"history). Press Play to keep training it.", "ok")
-
-    def _ask_save(self) -> None:
-        if self.controller.trainer is None:
-            return
-        name = None
-        names = list(self.controller.trainer.models)
-        if len(names) > 1:
-            name, ok = QtWidgets.QInputDialog.getItem(self, "Save model", "Which model?", names,
-                                                      names.index(self._current_model_name()), False)
-            if not ok:
-                return
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save model", f"{name or names[0]}_model.npz",
-                                                        "Model (*.npz)")
-        if path:
-            try:
-                self.save_model_to(path, name)
-            except (OSError, ValueError) as exc:
-                self._show_message(f"Could not save: {exc}", "error")
-
-    def _ask_load(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Load model", "", "Model (*.npz)")
-        if path:
-            try:
-                self.load_model_from(path)
-            except (ModelFileError, OSError, ValueError) as exc:
-                self._show_message(f"Could not load the model: {exc}", "error")
-
-    def export_history_csv(self, path: str) -> None:
-        self.controller.stop(wait=True)
-        self.curves.export_csv(path)
-
     # ------------------------------------------------------------------ workspace hooks
     def export_targets(self) -> dict:
         return {"Loss curves": self.curves.loss_plot, "Accuracy per epoch": self.curves.acc_plot}
-
-    def table_for_export(self):
-        ctl = self.controller
-        if ctl.trainer is None:
-            return None
-        rows = []
-        for name, h in ctl.histories.items():
-            for r in h.records:
-                rows.append([name, r.iteration, r.epoch, r.data_loss, r.reg_loss, r.total_loss, r.batch_accuracy,
-                             "" if r.train_accuracy is None else r.train_accuracy,
-                             "" if r.val_accuracy is None else r.val_accuracy, int(r.epoch_end)])
-        return list(HISTORY_HEADER), rows
 
     def shutdown(self) -> None:
         self._timer.stop()
@@ -472,7 +392,6 @@ class LinearWorkspace(Workspace):
     def save_settings(self, settings: QtCore.QSettings) -> None:
         settings.setValue("linear/log_y", self.curves.log_box.isChecked())
         settings.setValue("linear/template_scale", self.templates.scale_combo.currentData())
-        settings.setValue("linear/epoch_limit", self.controls.values()["epoch_limit"])
 
     def restore_settings(self, settings: QtCore.QSettings) -> None:
         log = settings.value("linear/log_y", False)
@@ -480,7 +399,3 @@ class LinearWorkspace(Workspace):
         i = self.templates.scale_combo.findData(settings.value("linear/template_scale", "per"))
         if i >= 0:
             self.templates.scale_combo.setCurrentIndex(i)
-        try:
-            self.controls.set_values({"epoch_limit": int(settings.value("linear/epoch_limit", 0))})
-        except (TypeError, ValueError):
-            pass

@@ -1,8 +1,10 @@
 """Live training curves: loss per iteration (data, λ·R(W), total; raw faint + smoothed) and accuracy per epoch.
 
-The widget only paints: the numbers live in :class:`gui.train_controller.History` buffers (one per model,
+The widget only paints: the numbers live in :class:`gui.train_history.History` buffers (one per model,
 filled from ``core.training.Record`` objects). :meth:`LossCurves.refresh` is called by the workspace's
-repaint timer (~15 Hz) and does ``setData`` on the curves; nothing here runs per training iteration.
+repaint timer (~10 Hz) and does ``setData`` on the curves; nothing here runs per training iteration.
+Drawing stays cheap on long runs: ~1 point per pixel (auto-downsampling), no antialiasing, axis ranges
+that change in steps, the legend outside the view box, outward ticks.
 
 Colours: one colour per model (hinge orange, softmax blue), so the two models of compare mode read apart;
 line style tells the series apart (total solid, data loss dashed, λ·R dotted).
@@ -12,87 +14,16 @@ from __future__ import annotations
 import csv
 import io
 import os
-import tempfile
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from gui.loss_curve_parts import (MODEL_COLORS, SERIES, IntegerAxis, ModelCurves, model_color, nice_ceiling,
+                                  plot_background, write_text_atomic)
 from gui.theme import style_for
 
 __all__ = ["LossCurves", "MODEL_COLORS", "SERIES", "model_color", "plot_background"]
-
-MODEL_COLORS = {"hinge": "#e8710a", "softmax": "#1a6fd6"}
-SERIES = (("total", "total", QtCore.Qt.PenStyle.SolidLine),
-          ("data", "data loss", QtCore.Qt.PenStyle.DashLine),
-          ("reg", "λ·R(W)", QtCore.Qt.PenStyle.DotLine))
-
-
-def model_color(name: str) -> QtGui.QColor:
-    return QtGui.QColor(MODEL_COLORS.get(name, "#444444"))
-
-
-def plot_background(widget: QtWidgets.QWidget) -> tuple[QtGui.QColor, QtGui.QColor]:
-    """(background, foreground) from the widget's palette, so plots follow light/dark themes."""
-    pal = widget.palette()
-    return pal.color(QtGui.QPalette.ColorRole.Base), pal.color(QtGui.QPalette.ColorRole.WindowText)
-
-
-class IntegerAxis(pg.AxisItem):
-    """An axis that only labels whole numbers (epochs)."""
-
-    def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803 - pyqtgraph override
-        out = []
-        for spacing, values in super().tickValues(minVal, maxVal, size):
-            if spacing < 1:
-                continue
-            out.append((spacing, [v for v in values if float(v).is_integer()]))
-        return out or [(1.0, [float(v) for v in range(int(np.ceil(minVal)), int(np.floor(maxVal)) + 1)])]
-
-
-class _ModelCurves:
-    """The curves of one model on the loss and accuracy plots."""
-
-    def __init__(self, name: str, loss_plot: pg.PlotItem, acc_plot: pg.PlotItem, width: float):
-        self.name = name
-        col = model_color(name)
-        faint = QtGui.QColor(col)
-        faint.setAlpha(55)
-        self.raw: dict[str, pg.PlotDataItem] = {}
-        self.smooth: dict[str, pg.PlotDataItem] = {}
-        for key, label, style in SERIES:
-            # no antialiasing: thousands of points repainted ~10x a second while SGD runs
-            # and ~1 point per pixel (pyqtgraph's default is 5): long runs stay cheap to draw
-            raw = pg.PlotDataItem(pen=pg.mkPen(faint, width=1, style=style), antialias=False,
-                                  autoDownsampleFactor=1.0)
-            sm = pg.PlotDataItem(pen=pg.mkPen(col, width=width, style=style), antialias=False,
-                                 autoDownsampleFactor=1.0)
-            for item in (raw, sm):
-                loss_plot.addItem(item)          # (PlotItem.addItem resets downsampling: set it after)
-                item.setClipToView(True)
-            raw.setDownsampling(auto=True, method="peak")        # keeps the noise band's envelope
-            sm.setDownsampling(auto=True, method="subsample")    # the smoothed line has no spikes to keep
-            self.raw[key], self.smooth[key] = raw, sm
-        self.train_acc = pg.PlotDataItem(pen=pg.mkPen(col, width=width), symbol="o", symbolSize=7,
-                                         symbolBrush=col, symbolPen=None)
-        self.val_acc = pg.PlotDataItem(pen=pg.mkPen(col, width=width, style=QtCore.Qt.PenStyle.DashLine),
-                                       symbol="s", symbolSize=7, symbolBrush=QtGui.QColor("white"),
-                                       symbolPen=pg.mkPen(col, width=1.5))
-        acc_plot.addItem(self.train_acc)
-        acc_plot.addItem(self.val_acc)
-        self.items = list(self.raw.values()) + list(self.smooth.values()) + [self.train_acc, self.val_acc]
-        self.n_epochs = -1
-
-    def set_width(self, width: float) -> None:
-        for d in (self.smooth,):
-            for item in d.values():
-                pen = QtGui.QPen(item.opts["pen"])
-                pen.setWidthF(width)
-                item.setPen(pen)
-        for item in (self.train_acc, self.val_acc):
-            pen = QtGui.QPen(item.opts["pen"])
-            pen.setWidthF(width)
-            item.setPen(pen)
 
 
 class LossCurves(QtWidgets.QWidget):
@@ -106,7 +37,7 @@ class LossCurves(QtWidgets.QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._style = style_for(False)
-        self._curves: dict[str, _ModelCurves] = {}
+        self._curves: dict[str, ModelCurves] = {}
         self._legend_samples: list[pg.PlotDataItem] = []
         self._presentation_on = False
         self._histories: dict = {}
@@ -217,7 +148,7 @@ class LossCurves(QtWidgets.QWidget):
                 self.acc_plot.removeItem(item)
         self.loss_legend.clear()
         self.acc_legend.clear()
-        self._curves = {n: _ModelCurves(n, self.loss_plot, self.acc_plot, self._style.line_width) for n in names}
+        self._curves = {n: ModelCurves(n, self.loss_plot, self.acc_plot, self._style.line_width) for n in names}
         # legend = colour per model + line style per series (short, so it fits on a projector too)
         _, fg = plot_background(self)
         grey = QtGui.QColor(fg)
@@ -264,7 +195,7 @@ class LossCurves(QtWidgets.QWidget):
             return
         last = max((h.last_iteration for h in histories.values()), default=0)
         if last > self._x_hi or self._x_hi > 10 * max(last, 10):
-            self._x_hi = _nice_ceiling(max(10.0, last * 1.2))
+            self._x_hi = nice_ceiling(max(10.0, last * 1.2))
             vb.setXRange(0, self._x_hi, padding=0.01)
         lo, hi = self._shown_y_range(histories)
         if lo is None:
@@ -409,6 +340,8 @@ class LossCurves(QtWidgets.QWidget):
                 plot.getAxis(ax).setStyle(tickFont=font)
                 plot.getAxis(ax).label.setFont(font)
         self.acc_plot.titleLabel.setText(self.acc_plot.titleLabel.text, size=f"{self._style.plot_font_pt + 1}pt")
+        for plot in (self.loss_plot, self.acc_plot):       # room for the last tick label on the right
+            plot.setContentsMargins(0, 0, 16 if on else 6, 0)
         self.loss_title.setText(self.loss_title.text, size=f"{self._style.plot_font_pt + 1}pt")
         for c in self._curves.values():
             c.set_width(self._style.line_width)
@@ -484,28 +417,3 @@ class LossCurves(QtWidgets.QWidget):
                 self.export_csv(path)
             except (OSError, ValueError) as exc:
                 QtWidgets.QMessageBox.warning(self, "Export failed", str(exc))
-
-
-def _nice_ceiling(v: float) -> float:
-    """The smallest of 1, 2, 5 x 10^k that is >= ``v`` (axis ends that read well)."""
-    k = 10.0 ** np.floor(np.log10(v))
-    for m in (1, 2, 5, 10):
-        if m * k >= v:
-            return float(m * k)
-    return float(10 * k)
-
-
-def write_text_atomic(path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, then rename."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".csv", dir=folder)
-    done = False
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-        done = True
-    finally:
-        if not done and os.path.exists(tmp):
-            os.remove(tmp)

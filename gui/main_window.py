@@ -3,7 +3,10 @@
 Workspaces are listed once in :data:`WORKSPACES` (module, class, title), imported with importlib and
 built the first time their tab is shown (fast start-up); each gets the window's one ``JobRunner``.
 The data set (loaded by :class:`gui.dataset_controller.DatasetController`) reaches a workspace through
-``set_dataset(used, val_fraction=, seed=)`` when its tab is shown and its copy is out of date.
+``set_dataset(used, val_fraction=, seed=)`` when its tab is shown and its copy is out of date. When the
+data set changes, every built workspace in a hidden tab gets ``set_dataset(None)`` at once: its jobs on
+the old data stop and its old results are cleared (cheap), while the new set's preprocessing (up to
+seconds for the Linear tab) waits until the tab is shown.
 """
 from __future__ import annotations
 
@@ -180,6 +183,17 @@ class MainWindow(QtWidgets.QMainWindow):
             ws.set_dataset(self.controller.used, val_fraction=s.val_fraction, seed=s.seed)
         app_style.restyle_plots(slot)   # plots made since the last visit follow the theme too
 
+    def _release(self, slot: _Slot) -> None:
+        """A hidden tab's data set is gone: stop its jobs and clear what it shows from the old set now
+        (``set_dataset(None)``); the new set reaches it when the tab is shown (``slot.generation`` stays old)."""
+        if slot.ws.dataset is None:
+            return
+        s = self.controller.subsample
+        try:
+            slot.ws.set_dataset(None, val_fraction=s.val_fraction, seed=s.seed)
+        except Exception as exc:  # one faulty tab must not stop the switch for the others
+            errors.handle(exc, source=f"clearing the {slot.title} tab")
+
     def select_tab(self, name: str) -> bool:
         """Show the tab whose title or alias matches ``name`` (case-insensitive)."""
         i = tab_index(name)
@@ -206,6 +220,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self._generation += 1
         self.dataset_bar.show_dataset(full, used)
         self._refresh_chooser()
+        current = self.tabs.currentWidget()
+        for slot in self.slots:
+            if slot.ws is not None and slot is not current:
+                self._release(slot)
         self._on_tab_changed(self.tabs.currentIndex())
         _log.info("data set %s shown %.2f s after start", full.name, time.perf_counter() - self.t_created)
 

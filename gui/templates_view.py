@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from core.preprocess import template_images, template_images_shared
 from gui.loss_curves import model_color, plot_background
@@ -198,22 +198,26 @@ class TemplatesView(QtWidgets.QWidget):
         self._set_columns()
 
     def _set_columns(self) -> None:
-        """Fit the grids to the space: 2 tidy rows of 5 for 10 classes, tiles as large as fit (>= style tile)."""
+        """Pick the column count that gives the largest tiles in the space (e.g. 2 rows of 5 for 10 classes
+        in a tall area, 1 row of 10 in a wide one); tiles never go below ~the style's tile size (then it scrolls)."""
         c = len(self._class_names)
         if not c or not self.grids:
             return
         vp = self.scroll.viewport()
         avail_w, avail_h = max(1, vp.width() - 8), max(1, vp.height() - 4)
         min_tile, max_tile = int(self._style.tile * 0.9), int(self._style.tile * 2.4)
-        cols = max(1, min(c, avail_w // (min_tile + 6)))
-        if c <= 10 and 5 <= cols < c:
-            cols = 5
-        rows = -(-c // cols) * len(self.grids)
         cap_h = self.fontMetrics().height() + 2
         head_h = sum(h.sizeHint().height() + 6 for h in self.headers.values())
-        tile_w = avail_w // cols - 6
-        tile_h = (avail_h - head_h) // max(1, rows) - 6 - cap_h - 2
-        tile = int(max(min_tile, min(max_tile, tile_w, tile_h)))
+        options = []
+        for cols in range(1, c + 1):
+            rows = -(-c // cols) * len(self.grids)
+            options.append((min(max_tile, avail_w // cols - 6, (avail_h - head_h) // rows - 6 - cap_h - 2), cols))
+        top = max(t for t, _ in options)
+        # within 10 % of the largest tile, prefer full rows (5 + 5 rather than 4 + 4 + 2), then more columns
+        tile, cols = max((o for o in options if o[0] >= 0.9 * top), key=lambda o: (c % o[1] == 0, o[1]))
+        tile = int(max(min_tile, tile))
+        if tile == min_tile:       # nothing fits: as many columns as the width takes, and scroll
+            cols = max(1, min(c, avail_w // (min_tile + 6)))
         for g in self.grids.values():
             if g.columns != cols or g.tile != tile:
                 g.columns = cols

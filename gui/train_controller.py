@@ -7,16 +7,14 @@ When no job runs (paused, after a step), the GUI thread may read and change the 
 job ends or is cancelled, :meth:`TrainController.sync` copies what the job did not get to emit
 (the records of its last chunk, the final weights) from the Trainer, so the buffers always match it.
 
-The job loop (:func:`_train_loop`) runs ``trainer.step(n)`` in chunks sized to take ~40 ms, emits the new
-records every chunk and a copy of every ``W`` about every 100 ms, measures test accuracy at epoch ends
-(at most once a second), and stops on divergence, at an epoch limit, or after a fixed number of
-iterations (Step). The workspace repaints from the buffers with a ~15 Hz timer.
+The job loop (:func:`gui.train_job.train_loop`) runs ``trainer.step(n)`` in chunks sized to take ~40 ms,
+emits the new records every chunk and a copy of every ``W`` about every 100 ms, measures test accuracy at
+epoch ends (at most once a second), and stops on divergence, at an epoch limit, or after a fixed number of
+iterations (Step). The workspace repaints from the buffers with a throttled timer (~10 Hz per view).
 """
 from __future__ import annotations
 
 import copy
-import sys
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,110 +25,12 @@ from core.linear import LinearClassifier
 from core.losses import expected_initial_loss
 from core.preprocess import Preprocessor
 from core.training import Trainer
+from gui.train_history import History, SanityCheck
+from gui.train_job import fast_gil_switching, train_loop
 
-__all__ = ["History", "TrainController", "SanityCheck", "CHUNK_SECONDS"]
+__all__ = ["History", "TrainController", "SanityCheck", "LiveState"]
 
-CHUNK_SECONDS = 0.04      # target duration of one trainer.step(n) chunk in the job
-WEIGHTS_SECONDS = 0.1     # how often the job sends copies of W (templates refresh at ~10 Hz)
-TEST_SECONDS = 1.0        # test accuracy at epoch ends, at most this often while playing
 SANITY_EXAMPLES = 2000    # examples used for the initial-loss sanity check
-SWITCH_INTERVAL = 0.001   # GIL switch interval while training: the GUI waits <= 1 ms per hand-over, not 5 ms
-
-
-class History:
-    """Growable columns of one model's training records, plus an exponential moving average for display.
-
-    Columns (per iteration): ``iteration``, ``data``, ``reg``, ``total``, ``batch_acc``; smoothed copies of
-    the minibatch losses with weight ``smoothing`` (``ema_t = a ema_{t-1} + (1 - a) x_t``, started at the
-    first value). ``λ·R(W)`` does not depend on the minibatch, so ``smoothed("reg")`` is the value itself.
-    Per epoch: ``epoch``, ``train_acc``, ``val_acc`` (NaN when there is no validation set).
-    """
-
-    KEYS = ("iteration", "data", "reg", "total", "batch_acc")
-    SMOOTH = ("data", "total")
-
-    def __init__(self, smoothing: float = 0.9):
-        self.smoothing = float(smoothing)
-        self.n = 0
-        self._cols = {k: np.empty(1024, dtype=np.float64) for k in self.KEYS}
-        self._ema = {k: np.empty(1024, dtype=np.float64) for k in self.SMOOTH}
-        self._epochs: list[tuple[int, float, float]] = []
-        self.records: list = []
-
-    def __len__(self) -> int:
-        return self.n
-
-    @property
-    def last_iteration(self) -> int:
-        return int(self._cols["iteration"][self.n - 1]) if self.n else 0
-
-    def extend(self, records) -> int:
-        """Append records newer than the last one held; returns how many were added."""
-        new = [r for r in records if r.iteration > self.last_iteration]
-        if not new:
-            return 0
-        need = self.n + len(new)
-        if need > self._cols["iteration"].size:
-            cap = max(need, 2 * self._cols["iteration"].size)
-            for d in (self._cols, self._ema):
-                for k, a in d.items():
-                    b = np.empty(cap, dtype=np.float64)
-                    b[:self.n] = a[:self.n]
-                    d[k] = b
-        a = self.smoothing
-        c, e = self._cols, self._ema
-        for r in new:
-            i = self.n
-            c["iteration"][i] = r.iteration
-            c["batch_acc"][i] = r.batch_accuracy
-            c["reg"][i] = r.reg_loss
-            for key, v in (("data", r.data_loss), ("total", r.total_loss)):
-                c[key][i] = v
-                e[key][i] = v if i == 0 or not np.isfinite(e[key][i - 1]) else a * e[key][i - 1] + (1 - a) * v
-            if r.epoch_end:
-                self._epochs.append((r.epoch, _nan(r.train_accuracy), _nan(r.val_accuracy)))
-            self.records.append(r)
-            self.n += 1
-        return len(new)
-
-    def column(self, key: str) -> np.ndarray:
-        return self._cols[key][:self.n]
-
-    def smoothed(self, key: str) -> np.ndarray:
-        return self._ema[key][:self.n] if key in self._ema else self.column(key)
-
-    def epoch_columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if not self._epochs:
-            z = np.empty(0)
-            return z, z, z
-        a = np.asarray(self._epochs, dtype=np.float64)
-        return a[:, 0], a[:, 1], a[:, 2]
-
-    def last(self):
-        return self.records[-1] if self.records else None
-
-
-def _nan(v) -> float:
-    return float("nan") if v is None else float(v)
-
-
-@dataclass
-class SanityCheck:
-    """Initial data loss vs the expected value for small W (C - 1 for hinge, ln C for softmax)."""
-
-    loss: str
-    measured: float
-    expected: float
-    n_classes: int
-    from_history: bool = False     # a loaded model: the first recorded minibatch loss
-
-    @property
-    def ok(self) -> bool:
-        return abs(self.measured - self.expected) <= 0.1 * max(self.expected, 1e-9)
-
-    @property
-    def formula(self) -> str:
-        return f"C−1 = {self.n_classes - 1}" if self.loss == "hinge" else f"ln {self.n_classes} = {self.expected:.3f}"
 
 
 @dataclass
@@ -154,64 +54,6 @@ class LiveState:
     examples_per_second: float = 0.0
     test_accuracy: dict = field(default_factory=dict)
     test_iteration: int = -1
-
-
-def _train_loop(ctx, trainer, *, max_iterations, until_epoch_end, epoch_limit, into_epoch, X_test, y_test):
-    """The worker: step the Trainer in ~40 ms chunks until cancelled, diverged or a limit is reached.
-
-    ``into_epoch`` is how many iterations of the current epoch were already done, so Step-epoch and the
-    epoch limit can stop exactly at an epoch end."""
-    chunk, done = 1, 0
-    final_epoch = trainer.epoch + 1 if until_epoch_end else (trainer.epoch + epoch_limit if epoch_limit else None)
-    last_w = last_test = 0.0
-    t_start = time.perf_counter()
-    examples = 0
-    while not ctx.cancelled():
-        for msg in ctx.receive():
-            trainer.set_params(None, **msg)
-        n = chunk if max_iterations is None else min(chunk, max_iterations - done)
-        if final_epoch is not None and trainer.epoch + 1 >= final_epoch:      # in the last epoch
-            n = max(1, min(n, trainer.batches_per_epoch - into_epoch))
-        t0 = time.perf_counter()
-        recs = trainer.step(n, cancel=ctx.cancelled)
-        dt = time.perf_counter() - t0
-        got = max((len(v) for v in recs.values()), default=0)
-        done += got
-        examples += got * trainer.batch_size
-        for r in next((v for v in recs.values() if v), []):
-            into_epoch = 0 if r.epoch_end else into_epoch + 1
-        chunk = int(np.clip(chunk * CHUNK_SECONDS / max(dt, 1e-4), max(1, chunk // 2), chunk * 2 + 1))
-        now = time.perf_counter()
-        payload = {"records": recs, "iteration": trainer.iteration, "epoch": trainer.epoch,
-                   "examples_per_second": examples / max(now - t_start, 1e-6)}
-        ended = any(r.epoch_end for v in recs.values() for r in v)
-        stopped = {k: v for k, v in trainer.stopped.items() if v}
-        finishing = (bool(stopped) or got == 0 or (max_iterations is not None and done >= max_iterations)
-                     or (final_epoch is not None and trainer.epoch >= final_epoch))
-        if now - last_w >= WEIGHTS_SECONDS or finishing:
-            payload["weights"] = {k: (m.W_.copy(), m.b_.copy()) for k, m in trainer.models.items()}
-            last_w = now
-        if ended and (now - last_test >= TEST_SECONDS or finishing):
-            payload["test"] = {k: m.score(X_test, y_test) for k, m in trainer.models.items()}
-            payload["test_iteration"] = trainer.iteration
-            last_test = time.perf_counter()
-        ctx.emit(payload)
-        if finishing:
-            break
-    return None
-
-
-_saved_switch: list[float] = []
-
-
-def _fast_gil_switching(on: bool) -> None:
-    """While SGD runs in the worker, hand the GIL back to the GUI thread every 1 ms instead of Python's 5 ms:
-    a repaint calls into Python hundreds of times and would otherwise wait up to 5 ms at each call."""
-    if on and not _saved_switch:
-        _saved_switch.append(sys.getswitchinterval())
-        sys.setswitchinterval(min(SWITCH_INTERVAL, _saved_switch[0]))
-    elif not on and _saved_switch:
-        sys.setswitchinterval(_saved_switch.pop())
 
 
 class TrainController(QtCore.QObject):
@@ -366,10 +208,10 @@ class TrainController(QtCore.QObject):
         self._clear_stops_if_resumable()
         f, trainer = self.features, self.trainer
         into = self._iterations_into_epoch()
-        _fast_gil_switching(True)
+        fast_gil_switching(True)
         self._job = self.runner.start(
             self.KIND,
-            lambda ctx: _train_loop(ctx, trainer, X_test=f.X_test, y_test=f.y_test, into_epoch=into, **kw),
+            lambda ctx: train_loop(ctx, trainer, X_test=f.X_test, y_test=f.y_test, into_epoch=into, **kw),
             label="Training the linear classifier", on_partial=self._on_partial,
             on_result=lambda _r: self.sync(), wait_previous=True)
         self._set_state(state)
@@ -403,7 +245,7 @@ class TrainController(QtCore.QObject):
 
     def _set_state(self, state: str) -> None:
         if state == "idle":
-            _fast_gil_switching(False)
+            fast_gil_switching(False)
         if state != self.state:
             self.state = state
             self.state_changed.emit(state)
@@ -414,6 +256,13 @@ class TrainController(QtCore.QObject):
         self._job = None
         self.sync()
         self._set_state("idle")
+
+    def _reapply_live(self) -> None:
+        """Idle only: queue the current penalty / λ / rate / batch size again, in case a message reached the
+        job after its last chunk (it then ended without reading it). Applied at the next step."""
+        live = {k: self.params[k] for k in ("penalty", "reg", "learning_rate", "batch_size") if k in self.params}
+        if live and self.trainer is not None:
+            self.trainer.set_params(None, **live)
 
     # ------------------------------------------------------------------ data from the job
     def _on_partial(self, payload: dict) -> None:
@@ -442,6 +291,7 @@ class TrainController(QtCore.QObject):
         t = self.trainer
         if t is None or self.running:
             return
+        self._reapply_live()
         for name, h in self.histories.items():
             if h.extend(t.history[name][len(h):]):
                 self.curves_dirty = True

@@ -6,6 +6,7 @@ import os
 import pickle
 import struct
 import tarfile
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -305,3 +306,92 @@ def test_other_tar_compressions(tmp_path, mode):
         for name, data in files.items():
             _add(tar, f"cifar-10-batches-py/{name}", data)
     np.testing.assert_array_equal(load_cifar(src).X_test, truth["test_batch"][0])
+
+
+# ---------------------------------------------------------------------------- numbers in the pickle allocate nothing
+def _peak_bytes(fn):
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("index", [100_000_000, 2 ** 32 - 1])
+def test_long_binput_memo_index_reserves_no_memory(tmp_path, index):
+    """The C unpickler sized its memo from the index: 13 bytes cost 1.5 GB (4.5 GB for 3e8)."""
+    bomb = b"\x80\x02K\x01r" + struct.pack("<I", index) + b"."
+    assert _peak_bytes(lambda: safe_unpickle(bomb, "x")) < 1024 ** 2
+    files, _ = cifar10_files(2)
+    files["data_batch_1"] = bomb
+    src = write_folder(tmp_path / "cifar-10-batches-py", files)
+
+    def refused():
+        with pytest.raises(DatasetError, match="data_batch_1: expected a dict"):
+            load(src)
+    assert _peak_bytes(refused) < 16 * 1024 ** 2
+
+
+@pytest.mark.parametrize("op,fmt,n", [(b"\x8e", "<Q", 2 ** 63 + 5), (b"\x8d", "<Q", 2 ** 63 + 5),
+                                      (b"\x96", "<Q", 2 ** 63 + 5), (b"\x95", "<Q", 2 ** 63 + 5),
+                                      (b"\x96", "<Q", 2 ** 33), (b"\x95", "<Q", 2 ** 40),
+                                      (b"X", "<I", 2 ** 32 - 1), (b"B", "<I", 2 ** 31), (b"T", "<i", -1)])
+def test_counted_lengths_beyond_the_file_are_refused_before_reading(tmp_path, op, fmt, n):
+    """BINBYTES8/BINUNICODE8/BYTEARRAY8/FRAME over sys.maxsize raised OverflowError; a BYTEARRAY8 of 8 GiB
+    would be allocated (and zero-filled) by the pure-Python unpickler before reading."""
+    data = b"\x80\x05" + op + struct.pack(fmt, n) + b"ab."
+    with pytest.raises(DatasetError, match=r"test_batch: damaged pickle \(UnpicklingError: .*claims"):
+        safe_unpickle(data, "test_batch")
+    files, _ = cifar10_files(2)
+    files["test_batch"] = data
+    src = write_folder(tmp_path / "cifar-10-batches-py", files)
+    peak = _peak_bytes(lambda: pytest.raises(DatasetError, load, src))
+    assert peak < 16 * 1024 ** 2
+
+
+def test_truncated_counted_string_is_refused():
+    data = b"\x80\x02T" + struct.pack("<i", 10) + b"abc"    # 10 bytes claimed: fits the file, not the rest
+    with pytest.raises(DatasetError, match=r"b: damaged pickle .*BINSTRING is truncated \(3 of 10 bytes\)"):
+        safe_unpickle(data, "b")
+    with pytest.raises(DatasetError, match="b: damaged pickle .truncated"):
+        safe_unpickle(b"\x80\x02r\x01", "b")
+
+
+@pytest.mark.parametrize("protocol", [2, 3, 4, 5])
+def test_python3_pickles_of_plain_values_still_load(protocol):
+    """Every counted opcode we re-implemented (frames, short/long strings and bytes, bytearray) and memo
+    references round-trip."""
+    shared = ["s" * 300]
+    value = {"labels": list(range(600)), "short": "é", "long": "ü" * 400, "same": [shared, shared], "big": 10 ** 40}
+    if protocol >= 3:   # earlier, bytes pickle through _codecs.encode, a refused global
+        value.update(b=b"xy", bb=b"z" * 300)
+    if protocol >= 5:   # earlier, bytearray pickles through builtins.bytearray
+        value.update(ba=bytearray(b"ab"))
+    out = safe_unpickle(pickle.dumps(value, protocol=protocol), "p")
+    assert out == value
+    assert out["same"][0] is out["same"][1]
+
+
+def test_cpickle_style_batch_with_memo_puts_loads():
+    """Python 2's cPickle memoizes every object (BINPUT, LONG_BINPUT past 255) and appends in chunks."""
+    imgs = _images(300, 4)
+    labels = [j % 10 for j in range(300)]
+    out, memo = [b"\x80\x02}q\x01("], [1]
+
+    def put():
+        memo[0] += 1
+        out.append(b"q" + bytes([memo[0]]) if memo[0] < 256 else b"r" + struct.pack("<I", memo[0]))
+    out.append(_s("labels")); put(); out.append(b"]"); put()
+    out.append(b"(" + b"".join(_int(v) for v in labels) + b"e")
+    out.append(_s("filenames")); put(); out.append(b"]"); put(); out.append(b"(")
+    for j in range(300):
+        out.append(_s(f"img_{j}.png")); put()
+    out.append(b"e" + _s("data")); put()
+    out.append(_obj(_rows(imgs)))
+    put()
+    out.append(_s("labels_again") + b"h\x03u.")    # BINGET: the labels list, by memo index
+    batch = safe_unpickle(b"".join(out), "batch")
+    assert batch[b"labels_again"] is batch[b"labels"]
+    assert batch[b"labels"] == labels and batch[b"filenames"][299] == b"img_299.png"
+    np.testing.assert_array_equal(batch[b"data"], _rows(imgs))

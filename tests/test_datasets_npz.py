@@ -1,6 +1,12 @@
 """.npz data sets: accepted layouts, value rules, and refusals."""
 from __future__ import annotations
 
+import io
+import re
+import struct
+import tracemalloc
+import zipfile
+
 import numpy as np
 import pytest
 
@@ -114,4 +120,58 @@ def test_damaged_npy_header(tmp_path):
     data[i:i + 8] = b"{'descr("          # an unbalanced bracket: NumPy's header parser raises a tokenizer error
     p.write_bytes(bytes(data))
     with pytest.raises(DatasetError, match="damaged .npz"):
+        load_npz(p)
+
+
+# ---------------------------------------------------------------------------- headers promising more than the member holds
+def _npy_claiming(shape, dtype="|u1", payload=b"\0" * 16) -> bytes:
+    """A .npy whose header promises ``shape`` but which holds only ``payload``."""
+    header = repr({"descr": dtype, "fortran_order": False, "shape": tuple(shape)}).encode()
+    header += b" " * (63 - (len(header) + 10) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + payload
+
+
+def _zip(path, members: dict):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def _npy(arr) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, arr)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("member,shape,dtype", [("X.npy", (2 ** 33,), "|u1"), ("X.npy", (2 ** 31, 2 ** 31), "|u1"),
+                                                ("y.npy", (2 ** 30,), "<i8"), ("X_test.npy", (17,), "|u1"),
+                                                ("X", (2 ** 20, 4), "<f8")])
+def test_headers_claiming_more_than_the_member_holds_are_refused_before_allocating(tmp_path, member, shape, dtype):
+    """NumPy allocates prod(shape) * itemsize (8 GiB, 2**62 B) before it finds the data missing."""
+    members = {"X.npy": _npy(np.zeros((4, 2, 2), np.uint8)), "y.npy": _npy(np.arange(4) % 2),
+               "X_test.npy": _npy(np.zeros((2, 2, 2), np.uint8)), "y_test.npy": _npy(np.arange(2))}
+    members.pop(f"{member.removesuffix('.npy')}.npy")
+    members[member] = _npy_claiming(shape, dtype)
+    p = _zip(tmp_path / "claims.npz", members)
+    key = member.removesuffix(".npy")
+    tracemalloc.start()
+    try:
+        with pytest.raises(DatasetError, match=rf"claims.npz: '{key}' claims shape {re.escape(str(shape))} "
+                                               rf"of .* but its member holds only 16 bytes"):
+            load_npz(p)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 1024 ** 2
+
+
+def test_exact_and_longer_members_still_load_and_unread_object_members_are_ignored(tmp_path):
+    X = np.arange(4 * 9, dtype=np.uint8).reshape(4, 3, 3)
+    p = _zip(tmp_path / "ok.npz", {"X.npy": _npy(X), "y.npy": _npy(np.arange(4) % 2) + b"trailing",
+                                   "extra.npy": _npy(np.array([{"a": 1}], dtype=object))})
+    ds = load_npz(p, random_state=0)
+    assert ds.n_train + ds.n_test == 4
+    p = _zip(tmp_path / "obj.npz", {"X.npy": _npy(X), "y.npy": _npy(np.array([0, 1, 0, {}], dtype=object))})
+    with pytest.raises(DatasetError, match="obj.npz: contains an object .*'y'"):
         load_npz(p)

@@ -141,6 +141,7 @@ def test_epoch_limit_stops_play_by_itself(qtbot, ws):
 # ------------------------------------------------------------------------------ live hyperparameters
 def test_lambda_and_learning_rate_change_mid_run(qtbot, ws):
     c, ctl = ws.controls, ws.controller
+    c.epochs_spin.setValue(0)                                   # no epoch limit: keep playing
     qtbot.mouseClick(c.play_button, LEFT)
     qtbot.waitUntil(lambda: ctl.live.iteration > 10, timeout=5000)
     c.reg_slider.slider.setValue(0)                           # λ = 0 while training runs

@@ -170,3 +170,150 @@ def test_check_compatible(tmp_path):
         check_compatible(got, transposed)
     with pytest.raises(ModelFileError, match="48 features but the data has shape"):
         check_compatible(got, np.zeros((2, 10)))
+
+
+# ------------------------------------------------------------------ damaged and hostile files (fuzzing finds)
+def _members(path):
+    import zipfile
+    with zipfile.ZipFile(path) as zf:
+        return {i.filename: zf.read(i) for i in zf.infolist()}
+
+
+def _zip(out, members):
+    import zipfile
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return out
+
+
+def _npy(arr):
+    import io
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, np.asarray(arr), allow_pickle=True)
+    return buf.getvalue()
+
+
+def _npy_claiming(shape, descr="<f4", payload=b"\0" * 16):
+    header = repr({"descr": descr, "fortran_order": False, "shape": tuple(shape)}).encode()
+    header += b" " * (63 - (len(header) + 10) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header + payload
+
+
+@pytest.fixture
+def good(tmp_path):
+    m, pre, *_ = _trained()
+    path = tmp_path / "good.npz"
+    save_model(path, m, preprocessor=pre, class_names=NAMES, dataset_name="toy")
+    return path
+
+
+def _history_with(good, index, value):
+    with np.load(good) as z:
+        h = z["history"].astype(np.complex128 if isinstance(value, complex) else np.float64)
+    h[index] = value
+    return h
+
+
+@pytest.mark.parametrize("member, data, match", [
+    ("W.npy", lambda m: m["W.npy"].replace(b"}", b" ", 1), "not a readable model file"),     # tokenize.TokenError
+    ("W.npy", lambda m: b"not an array", "not a readable model file"),                     # np.load gave bytes
+    ("W.npy", lambda m: _npy_claiming((2 ** 17, 2 ** 16)), r"claims shape \(131072, 65536\)"),  # 32 GiB header
+    ("W.npy", lambda m: _npy_claiming((3, 48), payload=b"\0" * 100), "holds 100 bytes"),
+    ("W.npy", lambda m: _npy(np.array([object(), 1], dtype=object)), "Python objects"),
+    ("W.npy", lambda m: _npy(np.zeros((3, 48), np.complex64)), "dtype complex64"),
+    ("W.npy", lambda m: _npy(np.zeros(48, np.float32)), "expected 2 dimensions"),
+    ("classes.npy", lambda m: _npy(np.array([0, 2, 2])), "distinct and increasing"),
+    ("classes.npy", lambda m: _npy(np.array([0, 1, 2 ** 64 - 1], np.uint64)), "do not fit in int64"),
+    ("metadata.npy", lambda m: _npy(np.array(b"{}")), "dtype |S2"),
+    ("metadata.npy", lambda m: _npy(np.array("[" * 100_000)), "not valid JSON"),
+])
+def test_damaged_members_raise_model_file_error(tmp_path, good, member, data, match):
+    bad = _zip(tmp_path / "bad.npz", {**_members(good), member: data(_members(good))})
+    with pytest.raises(ModelFileError, match=match) as info:
+        load_model(bad)
+    assert str(info.value).startswith(str(bad))
+
+
+@pytest.mark.parametrize("meta, match", [
+    ({"params": True}, "metadata 'params' must be an object"),
+    ({"params": {"learning_rate": "fast"}}, "invalid hyperparameters .learning_rate has the wrong type"),
+    ({"params": {"reg": 10 ** 400}}, "invalid hyperparameters"),                      # float() overflows
+    ({"params": {"random_state": -1}}, "invalid hyperparameters"),
+    ({"n_iter": {"a": 1}}, "metadata 'n_iter' must be an integer >= 0"),
+    ({"n_iter": -3}, "metadata 'n_iter'"),
+    ({"image_shape": ["", 4, 3]}, "metadata 'image_shape' must be three positive integers"),
+    ({"image_shape": [4, 4, True]}, "metadata 'image_shape'"),
+    ({"image_shape": [4, 4, 4]}, r"image_shape \(4, 4, 4\) does not match the 48 features"),
+    ({"class_names": [1, 2, 3]}, "metadata 'class_names' must be a list of strings"),
+    ({"preprocessor": {"scale": "yes"}}, "metadata 'preprocessor'"),
+    ({"preprocessor": True}, "metadata 'preprocessor'"),
+    ({"dataset_name": 7}, "metadata 'dataset_name'"),
+    ({"history_columns": ["epoch"]}, "metadata 'history_columns'"),
+    ({"n_features": 47}, "the metadata says 3 classes x 47 features but W is 3 x 48"),
+    ({"version": "1"}, "not a version number"),
+    ({"version": 10 ** 4000}, r"version 1000000\d+\.\.\. is newer"),                 # quoted, cut short
+    ({"version": 0}, "not a version number"),
+])
+def test_metadata_of_the_wrong_type_or_range_is_refused(tmp_path, good, meta, match):
+    bad = _rewrite(good, tmp_path / "bad.npz", meta=meta)
+    with pytest.raises(ModelFileError, match=match) as info:
+        load_model(bad)
+    assert str(info.value).startswith(str(bad)) and len(str(info.value)) < len(str(bad)) + 200
+
+
+@pytest.mark.parametrize("index, value", [((0, 0), np.nan), ((0, 1), np.inf), ((0, 0), 1.5), ((0, 0), -1),
+                                          ((0, 0), 1 + 2j), ((0, 2), np.nan), ((0, 5), 2.0), ((-1, 7), -0.5),
+                                          ((0, 8), 0.5)])
+def test_damaged_history_is_refused(tmp_path, good, index, value):
+    bad = _rewrite(good, tmp_path / "bad.npz", history=_history_with(good, index, value))
+    with pytest.raises(ModelFileError, match="bad.npz"):
+        load_model(bad)
+
+
+@pytest.mark.parametrize("name, shape", [("W", (3, 48)), ("b", (3,)), ("mean", (48,))])
+@pytest.mark.parametrize("value", [np.nan, np.inf, 1e300])
+def test_non_finite_or_beyond_float32_arrays_are_refused(tmp_path, good, name, shape, value):
+    """1e300 is finite as float64 but inf once cast to the float32 the model uses: checked after the cast."""
+    arr = np.zeros(shape)
+    arr.flat[0] = value
+    bad = _rewrite(good, tmp_path / "bad.npz", **{name: arr})
+    with pytest.raises(ModelFileError, match="NaN or infinite") as info:
+        load_model(bad)
+    assert "bad.npz" in str(info.value)
+
+
+def test_huge_header_is_refused_before_allocating(tmp_path, good):
+    import tracemalloc
+    bad = _zip(tmp_path / "bad.npz", {**_members(good), "W.npy": _npy_claiming((2 ** 17, 2 ** 16))})
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFileError, match="bad.npz"):
+            load_model(bad)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 2 ** 20
+
+
+def test_other_npy_layouts_still_load(tmp_path, good):
+    """Big-endian, Fortran-ordered and float64 arrays (a hand-made file) load with the same values."""
+    with np.load(good) as z:
+        W, b = z["W"], z["b"]
+    odd = _rewrite(good, tmp_path / "odd.npz", W=np.asfortranarray(W.astype(">f8")), b=b.astype(">f4"),
+                   classes=np.arange(3, dtype=np.uint8))
+    got = load_model(odd)
+    np.testing.assert_array_equal(got.model.W_, W)
+    np.testing.assert_array_equal(got.model.b_, b)
+    assert got.model.W_.dtype == np.float32 and got.model.W_.flags.c_contiguous and got.model.W_.flags.writeable
+    assert got.model.classes_.dtype == np.int64
+
+
+def test_programming_errors_are_not_disguised_as_file_errors(good, monkeypatch):
+    """Only the listed parse errors become ModelFileError; a bug in the loader itself stays visible."""
+    def broken(d):
+        raise KeyError("bug")
+
+    monkeypatch.setattr(Preprocessor, "from_dict", staticmethod(broken))
+    with pytest.raises(KeyError, match="bug"):
+        load_model(good)

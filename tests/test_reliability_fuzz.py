@@ -877,10 +877,7 @@ def test_seed_files_load_and_hostile_seeds_are_refused(fmt, fz):
 
 
 #: formats whose CI campaign still finds a bug (precise inputs: REGRESSIONS / OPEN_BUGS below)
-CAMPAIGN_BUGS = {
-    "model": "core/persistence.py load_model: TokenError/SyntaxError/zlib.error/NotImplementedError from np.load, "
-             "AttributeError for members that are not arrays, bad metadata types, NaN history -- see OPEN_BUGS",
-}
+CAMPAIGN_BUGS: dict = {}
 
 
 def _campaign_params():
@@ -1168,8 +1165,6 @@ def pickle_streams(draw):
     return b"".join(out) + b"."
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: core/datasets/cifar.py safe_unpickle: OverflowError (BINBYTES/BINUNICODE/"
-                   "BYTEARRAY8 length > sys.maxsize) is not caught; LONG_BINPUT memo bomb (see OPEN_BUGS)")
 @_HSET
 @given(data=pickle_streams(), member=st.sampled_from(["data_batch_1", "batches.meta"]))
 def test_fuzz_pickle_opcodes(fz, data, member):
@@ -1219,8 +1214,6 @@ def model_edits(draw, members):
     return out
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: core/persistence.py load_model: metadata of the wrong JSON type and "
-                   "NaN/inf/huge arrays crash or load (see OPEN_BUGS)")
 @_HSET
 @given(data=st.data())
 def test_fuzz_model_metadata_and_arrays(fz, data):
@@ -1348,24 +1341,6 @@ REGRESSIONS = [
 #: bugs still open when this file was written: id -> where and what (remove an entry when it is fixed;
 #: the strict xfail turns a fixed bug into a failure so the list cannot go stale)
 OPEN_BUGS: dict = {
-    "cifar-pickle-memo-bomb": "core/datasets/cifar.py safe_unpickle: the C unpickler pre-sizes its memo for "
-                              "LONG_BINPUT 100000000 -> a 13-byte batch file costs 1.5 GB RSS and ~1 s CPU "
-                              "(300000000: 4.5 GB, 8.5 s)",
-    "cifar-pickle-length-over-maxsize": "core/datasets/cifar.py safe_unpickle: OverflowError (BINBYTES8 length "
-                                        "> sys.maxsize) is not caught",
-    "model-damaged-npy-header": "core/persistence.py:183 load_model: tokenize.TokenError from np.load escapes",
-    "model-member-not-an-array": "core/persistence.py:201 load_model: np.load returns bytes for a member without "
-                                 "the .npy magic -> AttributeError 'bytes' object has no attribute 'ndim'",
-    "model-params-not-a-dict": "core/persistence.py:211 load_model: metadata 'params' true -> AttributeError "
-                               "'bool' object has no attribute 'items'",
-    "model-n_iter-not-a-number": "core/persistence.py:219 load_model: int(meta['n_iter']) -> TypeError",
-    "model-image_shape-with-a-blank": "core/preprocess.py:152 Preprocessor.from_dict via load_model: "
-                                      "int('') -> ValueError before persistence checks image_shape",
-    "model-history-nan-iteration": "core/persistence.py:253 _history_from_array: int(nan) -> ValueError "
-                                   "(inf -> OverflowError, complex -> TypeError)",
-    "model-W-beyond-float32": "core/persistence.py:215 load_model: the finite check runs on float64 W before the "
-                              "float32 cast, so W = 1e300 loads as inf",
-    "model-mean-nan": "core/persistence.py load_model: a NaN/inf 'mean' is accepted (Preprocessor.from_dict)",
 }
 
 

@@ -265,12 +265,10 @@ def test_switching_data_sets_while_training_drops_stale_work(qtbot, window, hand
     _no_unexpected_errors(handler)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: gui/main_window.py _on_dataset_changed only feeds the current tab; built but hidden workspaces keep "
-    "their jobs on the old data set (training runs on until its tab is shown; a kNN evaluation ran 6.9 s on)"))
 def test_switching_data_sets_stops_the_jobs_of_hidden_tabs_within_2_s(qtbot, window, handler, tmp_path):
     """Training (Linear tab) and a test-set evaluation (Nearest Neighbour tab) run; the user goes to the
-    Data tab and opens another data set: both workers work on a data set that is gone and must stop."""
+    Data tab and opens another data set: both workers work on a data set that is gone and must stop,
+    the hidden tabs keep nothing of the old set, and show the new one when the user goes back."""
     w = window()
     ds = tiny_dataset(n_classes=10, per_class=400, test_per_class=100, shape=(32, 32, 3), name="Eval set")
     w.open_source(write_npz(tmp_path / "eval.npz", ds))
@@ -297,8 +295,54 @@ def test_switching_data_sets_stops_the_jobs_of_hidden_tabs_within_2_s(qtbot, win
     finally:
         lin.pause()
         w.runner.cancel(wait=True)
+    # the hidden tabs hold nothing of the old set (and the switch did not preprocess the new one for them)
+    assert knn.session is None and knn.evaluate.result is None
+    assert knn.evaluate.accuracy_label.text() == "Not evaluated yet"
+    assert "Eval set" not in knn.data_label.text()
+    assert lin.dataset is None and lin.controller.trainer is None and lin.controller.features is None
+    assert lin.counters.text() == "No data set."
+    # shown again: the new data set, no old results
+    w.select_tab("knn")
+    qtbot.waitUntil(lambda: knn.session is not None, timeout=10000)
+    assert knn.dataset is w.controller.used and knn.session.dataset is w.controller.used
+    assert knn.data_label.text().startswith("Small set")
+    assert knn.evaluate.result is None and knn.evaluate.accuracy_label.text() == "Not evaluated yet"
+    w.select_tab("linear")
+    qtbot.waitUntil(lambda: lin.controller.trainer is not None, timeout=10000)
+    assert lin.dataset is w.controller.used
+    assert all(len(h) == 0 for h in lin.controller.histories.values()), "old curves shown for the new data set"
+    assert all(m.W_.shape[0] == w.controller.used.n_classes for m in lin.controller.trainer.models.values())
+    assert "Small set" in lin.message.text()
     _no_unexpected_errors(handler)
 
+
+def test_finished_results_of_a_hidden_tab_are_not_shown_for_the_next_data_set(qtbot, window, handler, tmp_path):
+    """A kNN evaluation finished on one set; the user switches sets from the Data tab: the Test set panel
+    shows nothing of the old evaluation, neither while hidden nor when shown again."""
+    w = window()
+    w.open_source(write_npz(tmp_path / "first.npz", tiny_dataset(n_classes=4, per_class=20, name="First set")))
+    _wait_loaded(qtbot, w, "First set")
+    w.select_tab("knn")
+    knn = w.current_workspace()
+    qtbot.waitUntil(lambda: knn.session is not None, timeout=10000)
+    knn.tabs.setCurrentWidget(knn.evaluate)
+    qtbot.mouseClick(knn.evaluate.run_button, LEFT)
+    qtbot.waitUntil(lambda: knn.evaluate.result is not None, timeout=10000)
+    assert "overall" in knn.evaluate.per_class.plotItem.titleLabel.text
+    w.select_tab("data")
+    w.open_source(write_npz(tmp_path / "second.npz", tiny_dataset(n_classes=3, name="Second set", seed=1)))
+    _wait_loaded(qtbot, w, "Second set")
+    for shown in (False, True):
+        if shown:
+            w.select_tab("knn")
+            qtbot.waitUntil(lambda: knn.session is not None, timeout=10000)
+            assert knn.session.dataset is w.controller.used
+            assert knn.data_label.text().startswith("Second set")
+        assert knn.evaluate.result is None
+        assert knn.evaluate.accuracy_label.text() == "Not evaluated yet"
+        assert "overall" not in knn.evaluate.per_class.plotItem.titleLabel.text
+        assert knn.evaluate.per_class.names == []
+    _no_unexpected_errors(handler)
 
 def test_starting_jobs_while_jobs_run_keeps_one_consistent_state(qtbot, window, handler):
     w = window()
@@ -616,12 +660,6 @@ def test_history_csv_export_is_atomic(qtbot, window, handler, tmp_path, monkeypa
     assert [p.name for p in out.iterdir()] == ["history.csv"]
 
 
-_EXPORT_NOT_ATOMIC = pytest.mark.xfail(strict=True, reason=(
-    "BUG: gui/exporting.py export_table / export_plot write the target in place (path.open('w'), pyqtgraph "
-    "exporters, QSvgGenerator): a failure midway leaves a truncated file instead of the old one"))
-
-
-@_EXPORT_NOT_ATOMIC
 def test_table_export_is_atomic_when_writing_fails_midway(tmp_path):
     from gui import exporting
     path = tmp_path / "table.csv"
@@ -637,7 +675,6 @@ def test_table_export_is_atomic_when_writing_fails_midway(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["table.csv"]
 
 
-@_EXPORT_NOT_ATOMIC
 @pytest.mark.parametrize("fmt", ["png", "svg", "csv"])
 def test_exports_replace_the_old_file_only_when_complete(qtbot, tmp_path, monkeypatch, fmt):
     """Exports go through a temporary file and ``os.replace``: if that last step fails, the old
@@ -662,6 +699,55 @@ def test_exports_replace_the_old_file_only_when_complete(qtbot, tmp_path, monkey
     assert path.read_bytes() == b"old content", f"{fmt}: the old file was overwritten in place (not atomic)"
     assert [p.name for p in out.iterdir()] == [path.name], "a temporary file was left behind"
 
+
+@pytest.mark.parametrize("fmt", ["png", "svg", "csv"])
+def test_a_complete_export_replaces_the_old_file_and_leaves_no_temporary_file(qtbot, tmp_path, fmt):
+    import pyqtgraph as pg
+    from PySide6 import QtGui
+
+    from gui import exporting
+    plot = pg.PlotWidget()
+    qtbot.addWidget(plot)
+    plot.plot([0, 1, 2], [2, 0, 1])
+    plot.resize(300, 200)
+    path = tmp_path / f"figure.{fmt}"
+    path.write_bytes(b"old content")
+    if fmt == "csv":
+        out = exporting.export_table(["a", "b"], [[1, 2]], path)
+        assert out.read_text(encoding="utf-8").splitlines() == ["a,b", "1,2"]
+    else:
+        out = exporting.export_plot(plot, path, fmt)
+        if fmt == "png":
+            assert QtGui.QImage(str(out)).width() >= 1200
+        else:
+            assert "<svg" in out.read_text(encoding="utf-8")
+    assert out == path
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_a_failed_export_from_the_menu_names_the_file_and_keeps_the_old_one(qtbot, window, handler, tmp_path,
+                                                                             monkeypatch):
+    from gui import menus
+    w = window()
+    w.open_source(write_npz(tmp_path / "small.npz", tiny_dataset(name="Small set")))
+    _wait_loaded(qtbot, w, "Small set")
+    w.select_tab("data")
+    out = tmp_path / "exports"
+    out.mkdir()
+    for name, export in (("counts.csv", lambda p: menus.export_table(w, str(p))),
+                         ("grid.png", lambda p: menus.export_plot(w, "png", str(p), target_name="Class grid")),
+                         ("numbers.svg", lambda p: menus.export_plot(w, "svg", str(p), target_name="Pixel numbers"))):
+        path = out / name
+        path.write_bytes(b"old content")
+        with monkeypatch.context() as m:
+            _save_fails_on_replace(m, out)
+            assert export(path) is None
+        text = w.statusBar().currentMessage()
+        assert str(path) in text and "No space left" in text, text
+        assert w.message_bar.text() == text
+        assert path.read_bytes() == b"old content"
+    assert sorted(p.name for p in out.iterdir()) == ["counts.csv", "grid.png", "numbers.svg"]
+    _no_unexpected_errors(handler)
 
 def test_a_model_saved_for_another_data_set_is_refused_with_a_message(qtbot, window, handler, tmp_path, monkeypatch):
     w = window()

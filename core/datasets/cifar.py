@@ -12,6 +12,10 @@ Conventions
   four globals a NumPy array needs (``_reconstruct`` under its old and new module names,
   ``ndarray``, ``dtype``); anything else, such as ``os.system`` smuggled in through
   ``__reduce__``, raises :class:`DatasetError` before it can be called.
+* **Nothing is sized from a number in the file.** The unpickler is the pure-Python one
+  (``pickle._Unpickler``): its memo is a dict, so a ``LONG_BINPUT 100000000`` costs one entry,
+  not the 1.5 GB array the C unpickler reserves. A counted length (strings, bytes, frames)
+  larger than the file itself is refused before anything is read or allocated.
 * Tar archives are read in memory, member by member, from the stream; nothing is extracted
   to disk. Only regular files are read (links, devices, and names with ``..`` or an absolute
   path are ignored), at most :data:`MAX_MEMBER_BYTES` each and :data:`MAX_TOTAL_BYTES` in all.
@@ -24,6 +28,7 @@ import io
 import lzma
 import pickle
 import posixpath
+import struct
 import tarfile
 import zlib
 from pathlib import Path, PurePosixPath
@@ -60,8 +65,58 @@ class RefusedGlobal(pickle.UnpicklingError):
     """The pickle asked for a global outside the allow-list."""
 
 
-class RestrictedUnpickler(pickle.Unpickler):
-    """An unpickler that can build dicts, lists, strings, numbers and NumPy arrays, nothing else."""
+def _counted(opcode: bytes, fmt: str, what: str):
+    """A loader for a counted-length opcode that refuses a length the file cannot hold.
+
+    The stock loaders read the length first and then allocate (``BYTEARRAY8``) or read that many
+    bytes; a short read is only noticed later, or never.
+    """
+    width = struct.calcsize(fmt)
+
+    def load(self):
+        n, = struct.unpack(fmt, self.read(width))
+        if n < 0 or n > self.max_bytes:
+            raise pickle.UnpicklingError(f"{what} claims {n:,} bytes; the whole pickle is "
+                                         f"{self.max_bytes:,} bytes")
+        if opcode == pickle.FRAME:
+            self._unframer.load_frame(n)
+            return
+        data = self.read(n)
+        if len(data) != n:
+            raise pickle.UnpicklingError(f"{what} is truncated ({len(data):,} of {n:,} bytes)")
+        if opcode in (pickle.BINSTRING, pickle.SHORT_BINSTRING):
+            self.append(self._decode_string(data))
+        elif opcode in (pickle.BINUNICODE, pickle.SHORT_BINUNICODE, pickle.BINUNICODE8):
+            self.append(str(data, "utf-8", "surrogatepass"))
+        elif opcode == pickle.BYTEARRAY8:
+            self.append(bytearray(data))
+        else:
+            self.append(data)
+    load.__name__ = f"load_{what.lower()}"
+    return load
+
+
+#: opcodes followed by a byte count: (opcode, struct format of the count, name)
+_COUNTED = ((pickle.BINSTRING, "<i", "BINSTRING"), (pickle.SHORT_BINSTRING, "<B", "SHORT_BINSTRING"),
+            (pickle.BINBYTES, "<I", "BINBYTES"), (pickle.SHORT_BINBYTES, "<B", "SHORT_BINBYTES"),
+            (pickle.BINBYTES8, "<Q", "BINBYTES8"), (pickle.BINUNICODE, "<I", "BINUNICODE"),
+            (pickle.SHORT_BINUNICODE, "<B", "SHORT_BINUNICODE"), (pickle.BINUNICODE8, "<Q", "BINUNICODE8"),
+            (pickle.BYTEARRAY8, "<Q", "BYTEARRAY8"), (pickle.FRAME, "<Q", "FRAME"))
+
+
+class RestrictedUnpickler(pickle._Unpickler):  # noqa: SLF001 - the pure-Python unpickler, on purpose
+    """An unpickler that can build dicts, lists, strings, numbers and NumPy arrays, nothing else.
+
+    It is the pure-Python unpickler (a dict memo, nothing pre-sized from an index in the file),
+    with counted lengths checked against ``max_bytes`` (the size of the pickle) before use.
+    """
+
+    dispatch = {**pickle._Unpickler.dispatch,  # noqa: SLF001
+                **{op[0]: _counted(op, fmt, what) for op, fmt, what in _COUNTED}}
+
+    def __init__(self, file, *, max_bytes: int = MAX_MEMBER_BYTES, **kwargs):
+        super().__init__(file, **kwargs)
+        self.max_bytes = max_bytes
 
     def find_class(self, module, name):
         try:
@@ -70,22 +125,27 @@ class RestrictedUnpickler(pickle.Unpickler):
             raise RefusedGlobal(f"refused global {module}.{name}") from None
 
 
+#: what unpickling a damaged or hostile pickle can raise (struct.error: a truncated fixed-width argument)
+_DAMAGED = (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, LookupError, ArithmeticError,
+            MemoryError, struct.error, RecursionError)
+
+
 def safe_unpickle(data: bytes, name: str):
     """Unpickle ``data`` (read from ``name``) with :class:`RestrictedUnpickler`, ``encoding='bytes'``.
 
     Raises
     ------
     DatasetError
-        The pickle asks for any other global, or is damaged.
+        The pickle asks for any other global, claims a length longer than itself, or is damaged.
     """
     try:
-        return RestrictedUnpickler(io.BytesIO(data), encoding="bytes").load()
+        return RestrictedUnpickler(io.BytesIO(data), encoding="bytes", max_bytes=len(data)).load()
     except RefusedGlobal as exc:
         raise DatasetError(f"{name}: not a plain CIFAR batch ({exc}; only NumPy arrays, lists, "
                            f"strings and numbers are allowed); nothing in it was run") from exc
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
-            MemoryError) as exc:
-        raise DatasetError(f"{name}: damaged pickle ({type(exc).__name__}: {exc})") from exc
+    except _DAMAGED as exc:
+        what = "truncated" if isinstance(exc, struct.error) else type(exc).__name__
+        raise DatasetError(f"{name}: damaged pickle ({what}: {exc})") from exc
 
 
 # --------------------------------------------------------------------------- reading files

@@ -14,6 +14,9 @@ Conventions
   must be finite and either within [0, 1] (then scaled by 255) or within [0, 255]; a float
   array whose maximum is <= 1 counts as [0, 1]. Values are rounded to the nearest integer.
 * Labels: integers >= 0, or strings (mapped to sorted class names).
+* Before NumPy reads a member, its ``.npy`` header is read on its own: a shape whose bytes
+  (``prod(shape) * itemsize``) are more than the member holds, or an object dtype, is refused
+  -- NumPy allocates the whole claimed array before it notices the data are missing.
 """
 from __future__ import annotations
 
@@ -106,6 +109,43 @@ def _text(value) -> list:
     return [str(v) for v in arr.reshape(-1)]
 
 
+#: the members :func:`load_npz` reads
+_KEYS = ("X", "y", "X_train", "y_train", "X_test", "y_test", "class_names", "name")
+_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0,
+                   (2, 0): np.lib.format.read_array_header_2_0,
+                   (3, 0): np.lib.format.read_array_header_2_0}   # 3.0 = 2.0 with a UTF-8 header: same sizes
+
+
+def _check_headers(zf: zipfile.ZipFile, where: str) -> None:
+    """Refuse a member whose ``.npy`` header claims more bytes than the member holds, or objects.
+
+    Only the members :func:`load_npz` reads are checked, under the name ``np.load`` would pick
+    (``key`` itself, else ``key.npy``). Members without the ``.npy`` magic are left to the
+    value checks (``np.load`` returns their raw bytes).
+    """
+    names = set(zf.namelist())
+    for key in _KEYS:
+        member = key if key in names else f"{key}.npy" if f"{key}.npy" in names else None
+        if member is None:
+            continue
+        info = zf.getinfo(member)
+        with zf.open(info) as f:
+            if f.read(len(np.lib.format.MAGIC_PREFIX)) != np.lib.format.MAGIC_PREFIX:
+                continue
+            version = tuple(f.read(2))
+            reader = _HEADER_READERS.get(version)
+            if reader is None:
+                raise DatasetError(f"{where}: '{key}' is a .npy of unsupported format version {version}")
+            shape, _, dtype = reader(f)
+            available = info.file_size - f.tell()
+        if dtype.hasobject:
+            raise DatasetError(f"{where}: contains an object (pickled) array '{key}', which is never loaded")
+        claimed = math.prod(shape) * dtype.itemsize
+        if claimed > available:
+            raise DatasetError(f"{where}: '{key}' claims shape {shape} of {dtype} ({claimed:,} bytes) but its "
+                               f"member holds only {max(available, 0):,} bytes of data")
+
+
 def load_npz(path, *, random_state=0) -> Dataset:
     """Load an ``.npz`` data set (see the module docstring for keys and conversions).
 
@@ -128,14 +168,21 @@ def load_npz(path, *, random_state=0) -> Dataset:
         raise FileNotFoundError(f"file not found: {path}")
     where = str(path)
     try:
-        with zipfile.ZipFile(path) as zf:
-            total = sum(i.file_size for i in zf.infolist())
+        zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, ValueError, EOFError) as exc:
         # zipfile raises NotImplementedError for an unknown "version needed" or compression method
         raise DatasetError(f"{where}: not a NumPy .npz archive ({exc})") from exc
-    if total > MAX_NPZ_BYTES:
-        raise DatasetError(f"{where}: holds {total:,} bytes uncompressed, "
-                           f"over the {MAX_NPZ_BYTES // 1024 ** 3} GiB limit")
+    with zf:
+        total = sum(i.file_size for i in zf.infolist())
+        if total > MAX_NPZ_BYTES:
+            raise DatasetError(f"{where}: holds {total:,} bytes uncompressed, "
+                               f"over the {MAX_NPZ_BYTES // 1024 ** 3} GiB limit")
+        try:
+            _check_headers(zf, where)
+        except DatasetError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - zipfile/NumPy header parsing can raise almost anything
+            raise DatasetError(f"{where}: damaged .npz archive ({type(exc).__name__}: {exc})") from exc
     try:
         with np.load(path, allow_pickle=False) as npz:
             keys = set(npz.files)

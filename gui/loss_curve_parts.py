@@ -1,0 +1,110 @@
+"""Pieces of the loss-curve panel: model colours and line styles, the per-model curve set, an
+integer-only axis for epochs, a 1-2-5 axis ceiling, and an atomic text-file writer for CSV export."""
+from __future__ import annotations
+
+import os
+import tempfile
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+__all__ = ["MODEL_COLORS", "SERIES", "model_color", "plot_background", "IntegerAxis", "ModelCurves",
+           "nice_ceiling", "write_text_atomic"]
+
+MODEL_COLORS = {"hinge": "#e8710a", "softmax": "#1a6fd6"}
+SERIES = (("total", "total", QtCore.Qt.PenStyle.SolidLine),
+          ("data", "data loss", QtCore.Qt.PenStyle.DashLine),
+          ("reg", "λ·R(W)", QtCore.Qt.PenStyle.DotLine))
+
+
+def model_color(name: str) -> QtGui.QColor:
+    return QtGui.QColor(MODEL_COLORS.get(name, "#444444"))
+
+
+def plot_background(widget: QtWidgets.QWidget) -> tuple[QtGui.QColor, QtGui.QColor]:
+    """(background, foreground) from the widget's palette, so plots follow light/dark themes."""
+    pal = widget.palette()
+    return pal.color(QtGui.QPalette.ColorRole.Base), pal.color(QtGui.QPalette.ColorRole.WindowText)
+
+
+class IntegerAxis(pg.AxisItem):
+    """An axis that only labels whole numbers (epochs)."""
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803 - pyqtgraph override
+        out = []
+        for spacing, values in super().tickValues(minVal, maxVal, size):
+            if spacing < 1:
+                continue
+            out.append((spacing, [v for v in values if float(v).is_integer()]))
+        return out or [(1.0, [float(v) for v in range(int(np.ceil(minVal)), int(np.floor(maxVal)) + 1)])]
+
+
+class ModelCurves:
+    """The curves of one model on the loss and accuracy plots."""
+
+    def __init__(self, name: str, loss_plot: pg.PlotItem, acc_plot: pg.PlotItem, width: float):
+        self.name = name
+        col = model_color(name)
+        faint = QtGui.QColor(col)
+        faint.setAlpha(55)
+        self.raw: dict[str, pg.PlotDataItem] = {}
+        self.smooth: dict[str, pg.PlotDataItem] = {}
+        for key, label, style in SERIES:
+            # no antialiasing: thousands of points repainted ~10x a second while SGD runs
+            # and ~1 point per pixel (pyqtgraph's default is 5): long runs stay cheap to draw
+            raw = pg.PlotDataItem(pen=pg.mkPen(faint, width=1, style=style), antialias=False,
+                                  autoDownsampleFactor=1.0)
+            sm = pg.PlotDataItem(pen=pg.mkPen(col, width=width, style=style), antialias=False,
+                                 autoDownsampleFactor=1.0)
+            for item in (raw, sm):
+                loss_plot.addItem(item)          # (PlotItem.addItem resets downsampling: set it after)
+                item.setClipToView(True)
+            raw.setDownsampling(auto=True, method="peak")        # keeps the noise band's envelope
+            sm.setDownsampling(auto=True, method="subsample")    # the smoothed line has no spikes to keep
+            self.raw[key], self.smooth[key] = raw, sm
+        self.train_acc = pg.PlotDataItem(pen=pg.mkPen(col, width=width), symbol="o", symbolSize=7,
+                                         symbolBrush=col, symbolPen=None)
+        self.val_acc = pg.PlotDataItem(pen=pg.mkPen(col, width=width, style=QtCore.Qt.PenStyle.DashLine),
+                                       symbol="s", symbolSize=7, symbolBrush=QtGui.QColor("white"),
+                                       symbolPen=pg.mkPen(col, width=1.5))
+        acc_plot.addItem(self.train_acc)
+        acc_plot.addItem(self.val_acc)
+        self.items = list(self.raw.values()) + list(self.smooth.values()) + [self.train_acc, self.val_acc]
+        self.n_epochs = -1
+
+    def set_width(self, width: float) -> None:
+        for d in (self.smooth,):
+            for item in d.values():
+                pen = QtGui.QPen(item.opts["pen"])
+                pen.setWidthF(width)
+                item.setPen(pen)
+        for item in (self.train_acc, self.val_acc):
+            pen = QtGui.QPen(item.opts["pen"])
+            pen.setWidthF(width)
+            item.setPen(pen)
+
+
+def nice_ceiling(v: float) -> float:
+    """The smallest of 1, 2, 5 x 10^k that is >= ``v`` (axis ends that read well)."""
+    k = 10.0 ** np.floor(np.log10(v))
+    for m in (1, 2, 5, 10):
+        if m * k >= v:
+            return float(m * k)
+    return float(10 * k)
+
+
+def write_text_atomic(path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder, then rename."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".csv", dir=folder)
+    done = False
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+        done = True
+    finally:
+        if not done and os.path.exists(tmp):
+            os.remove(tmp)

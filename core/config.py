@@ -128,8 +128,15 @@ _ALIASES = {"cifar": "cifar10", "yoongikimjpg": "cifar10", "mnistt10k": "mnist",
 
 
 def _key(name):
+    """Normalise a data-set name: "Digits 8×8" -> "digits", "CIFAR-100 (coarse)" -> "cifar100"."""
     k = re.sub(r"[^a-z0-9]", "", str(name or "").lower())
-    return _ALIASES.get(k, k)
+    k = _ALIASES.get(k, k)
+    if k in _TABLE:
+        return k
+    for known in sorted(_TABLE, key=len, reverse=True):   # longest first: cifar100 before cifar10
+        if k.startswith(known):
+            return known
+    return k
 
 
 def training_defaults(dataset_name, loss="softmax"):

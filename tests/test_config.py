@@ -141,3 +141,12 @@ def test_digits_defaults():
     acc, _ = _train_compare(X[tr], d.target[tr], X[te], d.target[te], "digits")
     assert acc["softmax"] >= 0.93 and acc["hinge"] >= 0.93
     assert math.isfinite(acc["softmax"])
+
+
+def test_display_names_map_to_their_tuned_defaults():
+    from core.config import training_defaults
+
+    assert training_defaults("Digits 8×8") == training_defaults("digits")
+    assert training_defaults("CIFAR-100 (coarse labels)") == training_defaults("cifar100")
+    assert training_defaults("MNIST t10k") == training_defaults("mnist")
+    assert training_defaults("digits")["batch_size"] != training_defaults("cifar10")["batch_size"]

@@ -1,4 +1,4 @@
-"""Private helpers for the kNN code: fast k-smallest selection per row, and a 2-thread map.
+"""Private helpers for the kNN code: fast k-smallest selection per row, and 2-thread work.
 
 Nothing here is part of the public API; :mod:`core.distances` and :mod:`core.knn` use it.
 
@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
-__all__ = ["GROUP", "padded_width", "smallest_k", "executor", "N_WORKERS"]
+from core.progress import check_cancel
+
+__all__ = ["GROUP", "padded_width", "smallest_k", "executor", "split_rows", "N_WORKERS"]
 
 GROUP = 64
 N_WORKERS = max(1, min(2, os.cpu_count() or 1))
@@ -34,6 +36,40 @@ def executor() -> ThreadPoolExecutor:
         if _executor is None:
             _executor = ThreadPoolExecutor(max_workers=N_WORKERS, thread_name_prefix="lcl-knn")
         return _executor
+
+
+def split_rows(work, args: tuple, m: int, stop: threading.Event | None, cancel, align: int) -> None:
+    """Run ``work(*args, lo, hi, stop)`` on the worker threads, each owning a range
+    ``lo:hi`` of ``m`` training rows (cut at multiples of ``align``).
+
+    The calling thread polls ``cancel`` every 50 ms; when it fires, ``stop`` is set (the
+    workers check it between tiles) and :class:`~core.progress.Cancelled` is raised once
+    they have stopped. A worker's exception is re-raised here.
+    """
+    n_workers = N_WORKERS if m >= 2 * align else 1
+    bounds = [m * w // n_workers for w in range(n_workers + 1)]
+    bounds = [b - b % align if 0 < b < m else b for b in bounds]
+    stop = stop if stop is not None else threading.Event()
+    check_cancel(cancel)
+    if n_workers == 1:
+        work(*args, 0, m, stop)
+        return
+    futures = [executor().submit(work, *args, lo, hi, stop) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    try:
+        while True:
+            done, pending = wait(futures, timeout=0.05)
+            for f in done:
+                f.result()
+            if not pending:
+                break
+            if cancel is not None and cancel():
+                stop.set()
+                wait(futures)
+                check_cancel(cancel)
+    finally:
+        if any(not f.done() for f in futures):
+            stop.set()
+            wait(futures)
 
 
 def padded_width(m: int) -> int:

@@ -9,7 +9,8 @@ result is ``(N, M)`` ``float32`` with ``out[i, j] = d(A[i], B[j])``.
   is one ``np.minimum`` and one integer sum per tile; the result is exact. Two worker
   threads share the training rows (NumPy releases the GIL inside ufuncs).
 * **L2** ``d2(a, b) = sqrt(sum_i (a_i - b_i)^2)`` via the "no loops" expansion
-  ``||a||^2 + ||b||^2 - 2 a.b``: one float32 matrix product per block. Rounding can make
+  ``||a||^2 + ||b||^2 - 2 a.b``: one float32 matrix product per block (for a handful of
+  queries, NumPy products on cache-sized chunks in two threads instead). Rounding can make
   the expansion slightly negative, so it is clipped to 0 before the square root, and
   entries close to 0 (near-duplicates, where the expansion loses precision) are recomputed
   directly, so identical images are at distance exactly 0.
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import math
 import threading
-from concurrent.futures import wait
 
 import numpy as np
 
@@ -38,6 +38,8 @@ METRICS = ("l2", "l1")
 BLOCK_BYTES = 256 * 2**20       # budget of one (rows, M) float32 block (rows <= 1024)
 _CHUNK_BYTES = 24 * 2**20       # training rows converted to float32 at a time (L2): few big
 _CHUNK_BYTES_FEW = 3 * 2**20    # GEMM calls; but for < 64 queries, chunks that stay in cache
+_FEW_ROWS = 8                   # up to this many queries: no BLAS (see _l2_few_cols)
+_FEW_CHUNK = 256                # training rows per step on that path
 _L1_TILE = 32                   # training rows per L1 tile
 _L1_STEP = 4                    # test rows per L1 ufunc call (tile stays in L2 cache)
 _EPS32 = float(np.finfo(np.float32).eps) / 2
@@ -186,6 +188,9 @@ def _row_abs_sums(X: np.ndarray) -> np.ndarray:
 def _l2_keys(A: np.ndarray, tr: TrainSet, out: np.ndarray, cancel) -> None:
     A32 = np.multiply(A, -2, dtype=np.float32)          # exact for uint8 and float32
     X = tr.X
+    if A.shape[0] <= _FEW_ROWS:
+        _topk.split_rows(_l2_few_cols, (A32, tr, out), tr.m, None, cancel, _FEW_CHUNK)
+        return
     if X.dtype == np.float32:
         chunk = max(256, tr.m // 4 + 1)
         buf = None
@@ -206,6 +211,24 @@ def _l2_keys(A: np.ndarray, tr: TrainSet, out: np.ndarray, cancel) -> None:
         block += tr.sq_norms32[j:j2]
 
 
+def _l2_few_cols(A32, tr: TrainSet, out, lo: int, hi: int, stop) -> None:
+    """L2 keys for a handful of queries: a plain NumPy product per cache-sized chunk.
+
+    A BLAS call per chunk would wake and synchronise BLAS threads hundreds of times for
+    one query (very slow on a busy machine); here each worker thread owns half the rows.
+    """
+    buf = np.empty((min(_FEW_CHUNK, hi - lo), tr.d), dtype=np.float32)
+    for j in range(lo, hi, _FEW_CHUNK):
+        if stop.is_set():
+            return
+        j2 = min(hi, j + _FEW_CHUNK)
+        Bc = buf[:j2 - j]
+        np.copyto(Bc, tr.X[j:j2], casting="unsafe")
+        block = out[:, j:j2]
+        np.einsum("ij,kj->ik", A32, Bc, out=block)
+        block += tr.sq_norms32[j:j2]
+
+
 def _l1_keys(A: np.ndarray, tr: TrainSet, out: np.ndarray, stop, cancel) -> None:
     if tr.integer and A.dtype == np.uint8:
         dp = tr.d + (-tr.d) % 4
@@ -217,30 +240,7 @@ def _l1_keys(A: np.ndarray, tr: TrainSet, out: np.ndarray, stop, cancel) -> None
         work, args = _l1_u8_cols, (A16, a_sums)
     else:
         work, args = _l1_float_cols, (np.asarray(A, dtype=np.float32),)
-    n_workers = _topk.N_WORKERS if tr.m >= 2 * _L1_TILE else 1
-    bounds = np.linspace(0, tr.m, n_workers + 1).astype(int)
-    bounds = [int(b) - int(b) % _L1_TILE if 0 < b < tr.m else int(b) for b in bounds]
-    stop = stop if stop is not None else threading.Event()
-    if n_workers == 1:
-        work(*args, tr, out, 0, tr.m, stop)
-        return
-    futures = [_topk.executor().submit(work, *args, tr, out, lo, hi, stop)
-               for lo, hi in zip(bounds[:-1], bounds[1:])]
-    try:
-        while True:
-            done, pending = wait(futures, timeout=0.05)
-            for f in done:
-                f.result()                       # re-raise a worker's error
-            if not pending:
-                break
-            if cancel is not None and cancel():
-                stop.set()
-                wait(futures)
-                check_cancel(cancel)
-    finally:
-        if any(not f.done() for f in futures):
-            stop.set()
-            wait(futures)
+    _topk.split_rows(work, args + (tr, out), tr.m, stop, cancel, _L1_TILE)
 
 
 _M16 = np.uint64(0x0000FFFF0000FFFF)

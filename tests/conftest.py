@@ -93,3 +93,19 @@ def pytest_configure(config):
     import pyqtgraph as pg  # noqa: F401 - configured once, before any widget exists
 
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+
+
+@pytest.fixture(autouse=True)
+def _restore_application_style(request):
+    """A test that styles the whole QApplication (theme, presentation) must not leak into the next one."""
+    if "qtbot" not in request.fixturenames and "qapp" not in request.fixturenames:
+        yield
+        return
+    from PySide6 import QtWidgets
+
+    app = QtWidgets.QApplication.instance() or request.getfixturevalue("qapp")
+    font, palette, sheet = app.font(), app.palette(), app.styleSheet()
+    yield
+    app.setStyleSheet(sheet)
+    app.setPalette(palette)
+    app.setFont(font)

@@ -395,3 +395,49 @@ def test_cpickle_style_batch_with_memo_puts_loads():
     assert batch[b"labels_again"] is batch[b"labels"]
     assert batch[b"labels"] == labels and batch[b"filenames"][299] == b"img_299.png"
     np.testing.assert_array_equal(batch[b"data"], _rows(imgs))
+
+
+# ---------------------------------------------------------------------------- states NumPy would crash on
+_RECON = b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01b\x87R"
+
+
+def _dtype_with_state(state: bytes, code: bytes = b"U\x02u1") -> bytes:
+    return b"cnumpy\ndtype\n(" + code + b"K\x00K\x01tR(" + state + b"tb"
+
+
+@pytest.mark.parametrize("state", [
+    b"K\x03U\x01|NJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00",   # 6 items: NumPy 2.4 reads uninitialised memory (segfault)
+    b"K\x03U\x01|NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x01",   # flags 1 on uint8: bytes decref'd as objects
+    b"K\x03U\x01|NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK?",      # flags 63: uint8 posing as an object dtype
+    b"K\x04U\x01|NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00}",  # version 4 with metadata
+])
+def test_dtype_states_numpy_cannot_handle_are_refused(state):
+    """Found by fuzzing: a 6 KB CIFAR batch whose dtype state lost two None items killed the process."""
+    with pytest.raises(DatasetError, match="test_batch: damaged pickle .*unexpected state for dtype"):
+        safe_unpickle(b"\x80\x02" + _dtype_with_state(state) + b".", "test_batch")
+
+
+def test_object_arrays_and_odd_dtype_codes_are_refused():
+    obj = _dtype_with_state(b"K\x03U\x01|NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK?", code=b"U\x02O8")
+    short_list = b"\x80\x02" + _RECON + b"(K\x01(K\x03t" + obj + b"\x89](K\x01K\x02etb."   # 3 objects, 2 given
+    with pytest.raises(DatasetError, match="only plain, non-object arrays"):
+        safe_unpickle(short_list, "b")
+    with pytest.raises(DatasetError, match="not a plain type code"):
+        safe_unpickle(b"\x80\x02" + _dtype_with_state(b"", code=b"U\x0ff8,i8,[f8,i8]") + b".", "b")
+
+
+def _long(v: int) -> bytes:
+    raw = v.to_bytes(8, "little", signed=True).rstrip(b"\x00") + b"\x00"
+    return b"\x8a" + bytes([len(raw)]) + raw
+
+
+@pytest.mark.parametrize("shape", [_long(2 ** 31) + b"K\x04\x86", _long(2 ** 40) + b"\x85"])
+def test_array_shapes_beyond_the_file_are_refused_before_allocating(shape):
+    """_reconstruct(ndarray, (2**31, 4), 'b') reserves 8 GiB (np.ndarray likewise) before any data."""
+    for call in (b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n" + shape + b"U\x01b\x87R",
+                 b"cnumpy\nndarray\n" + shape + b"\x85R"):
+        data = b"\x80\x02" + call + b"."
+        peak = _peak_bytes(lambda: pytest.raises(DatasetError, safe_unpickle, data, "b"))
+        assert peak < 1024 ** 2
+        with pytest.raises(DatasetError, match=r"b: damaged pickle .*an array of shape \(.*larger than the whole"):
+            safe_unpickle(data, "b")

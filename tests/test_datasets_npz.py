@@ -123,7 +123,7 @@ def test_damaged_npy_header(tmp_path):
         load_npz(p)
 
 
-# ---------------------------------------------------------------------------- headers promising more than the member holds
+# ------------------------------------------------------------------- headers claiming more than a member holds
 def _npy_claiming(shape, dtype="|u1", payload=b"\0" * 16) -> bytes:
     """A .npy whose header promises ``shape`` but which holds only ``payload``."""
     header = repr({"descr": dtype, "fortran_order": False, "shape": tuple(shape)}).encode()
@@ -175,3 +175,25 @@ def test_exact_and_longer_members_still_load_and_unread_object_members_are_ignor
     p = _zip(tmp_path / "obj.npz", {"X.npy": _npy(X), "y.npy": _npy(np.array([0, 1, 0, {}], dtype=object))})
     with pytest.raises(DatasetError, match="obj.npz: contains an object .*'y'"):
         load_npz(p)
+
+
+# ---------------------------------------------------------------------------- found by a longer fuzzing campaign
+@pytest.mark.parametrize("X", [np.zeros((0, 0), np.uint8), np.zeros((4, 0), np.uint8),
+                               np.zeros((4, 0, 3), np.float32), np.zeros((4, 3, 0, 1), np.int16)])
+def test_images_without_pixels_are_refused(tmp_path, X):
+    """(N, 0) rows crashed the reshape; a float (N, 0, W) crashed min() of an empty array."""
+    with pytest.raises(DatasetError, match=r"e.npz: 'X' has shape \((0|4), "):
+        load_npz(_save(tmp_path, "e.npz", X=X, y=np.arange(len(X)) % 2))
+
+
+@pytest.mark.parametrize("key,code", [("class_names", 0x7F000000), ("y", 0x110000), ("name", 0xD800)])
+def test_strings_with_invalid_code_points_are_refused(tmp_path, key, code):
+    """NumPy builds str objects from any UCS4 value; str() of one over U+10FFFF raises SystemError."""
+    arrays = {"X": np.zeros((4, 2, 2), np.uint8), "y": np.array(["a", "b", "a", "b"]),
+              "class_names": np.array(["a", "b"]), "name": np.array(["nm"])}
+    arrays[key] = arrays[key].copy()
+    arrays[key].view(np.uint32)[0] = code
+    with pytest.raises(DatasetError, match=rf"u.npz: '{key}' holds characters that are not valid Unicode"):
+        load_npz(_save(tmp_path, "u.npz", **arrays))
+    big_endian = {**arrays, key: np.array(["ok"] * arrays[key].size).astype(">U2")}
+    assert load_npz(_save(tmp_path, "v.npz", **big_endian)).n_train == 3

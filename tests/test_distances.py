@@ -160,3 +160,20 @@ def test_progress_and_cancel(metric, monkeypatch):
     calls = []
     with pytest.raises(Cancelled):
         pairwise_distances(A, B, metric, cancel=lambda: calls.append(1) or len(calls) > 2)
+
+
+def test_cancel_stops_worker_threads_mid_block():
+    import time
+    rng = np.random.default_rng(9)
+    A = rng.integers(0, 256, (24, 3072), dtype=np.uint8)
+    B = rng.integers(0, 256, (20000, 3072), dtype=np.uint8)
+    t0 = time.perf_counter()
+    with pytest.raises(Cancelled):
+        pairwise_distances(A, B, "l1", cancel=lambda: time.perf_counter() > t0 + 0.05)
+    stopped = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    d = pairwise_distances(A[:2], B[:500], "l1")         # the pool is free again
+    assert time.perf_counter() - t1 < 5 and d.shape == (2, 500)
+    full = time.perf_counter()
+    pairwise_distances(A, B, "l1")
+    assert stopped < 0.8 * (time.perf_counter() - full) + 0.25

@@ -30,7 +30,8 @@ def _train_until(qtbot, w, targets: dict[str, float], budget=BUDGET_S):
         w.repaint_now(force=True)
         return all((w.displayed_test_accuracy(n) or 0) >= t for n, t in targets.items())
 
-    while time.perf_counter() - t0 < budget and not reached():
+    qtbot.wait(200)
+    while time.perf_counter() - t0 < budget and not reached() and w.controller.running:
         qtbot.wait(200)
     elapsed = time.perf_counter() - t0
     w.pause()
@@ -67,7 +68,9 @@ def test_cifar10_softmax_37_and_hinge_35_percent_within_a_minute(qtbot, make_ws)
     w = make_ws(ds)
     c = w.controls
     c.loss_combo.setCurrentIndex(c.loss_combo.findData("compare"))   # both losses, same start, same batches
-    shown, elapsed = _train_until(qtbot, w, {"softmax": 37.0, "hinge": 35.0})
+    # the app's default run ("stop after" = the tuned epoch count) must end above the targets within
+    # the minute: stopping the moment a noisy curve first touches 37 % would prove less
+    shown, elapsed = _train_until(qtbot, w, {"softmax": 101.0, "hinge": 101.0})
     assert shown["softmax"] >= 37.0 and shown["hinge"] >= 35.0, (shown, elapsed)
     assert elapsed <= BUDGET_S + 1
     acc = {n: m.score(w.controller.features.X_test, w.controller.features.y_test)
@@ -80,5 +83,5 @@ def test_mnist_softmax_reaches_90_percent(qtbot, make_ws):
     w = make_ws(ds)
     assert w.controls.values()["loss_mode"] in ("softmax", "hinge")
     name = w.controls.values()["loss_mode"]
-    shown, _ = _train_until(qtbot, w, {name: 90.0}, budget=40.0)
+    shown, _ = _train_until(qtbot, w, {name: 101.0}, budget=40.0)   # the whole default run
     assert shown[name] >= 90.0, shown

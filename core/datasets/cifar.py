@@ -8,14 +8,11 @@ Conventions
   ``(N, 32, 32, 3)``. CIFAR-10 labels are ``b'labels'`` (names in ``batches.meta``:
   ``b'label_names'``); CIFAR-100 has ``b'fine_labels'`` and ``b'coarse_labels'`` (names in
   ``meta``: ``b'fine_label_names'``, ``b'coarse_label_names'``).
-* **No code runs while reading a pickle.** :class:`RestrictedUnpickler` resolves only the
-  four globals a NumPy array needs (``_reconstruct`` under its old and new module names,
-  ``ndarray``, ``dtype``); anything else, such as ``os.system`` smuggled in through
-  ``__reduce__``, raises :class:`DatasetError` before it can be called.
-* **Nothing is sized from a number in the file.** The unpickler is the pure-Python one
-  (``pickle._Unpickler``): its memo is a dict, so a ``LONG_BINPUT 100000000`` costs one entry,
-  not the 1.5 GB array the C unpickler reserves. A counted length (strings, bytes, frames)
-  larger than the file itself is refused before anything is read or allocated.
+* **No code runs while reading a pickle, and nothing is sized from a number in it.**
+  :func:`safe_unpickle` (from :mod:`core.datasets._unpickle`) allows only the globals a NumPy
+  array needs; anything else, such as ``os.system`` smuggled in through ``__reduce__``, raises
+  :class:`DatasetError` before it can be called. Memo indexes, counted lengths and array
+  shapes larger than the batch file itself are refused before anything is allocated.
 * Tar archives are read in memory, member by member, from the stream; nothing is extracted
   to disk. Only regular files are read (links, devices, and names with ``..`` or an absolute
   path are ignored), at most :data:`MAX_MEMBER_BYTES` each and :data:`MAX_TOTAL_BYTES` in all.
@@ -26,9 +23,7 @@ import bz2
 import gzip
 import io
 import lzma
-import pickle
 import posixpath
-import struct
 import tarfile
 import zlib
 from pathlib import Path, PurePosixPath
@@ -36,6 +31,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from core.datasets._base import Dataset, DatasetError
+from core.datasets._unpickle import RefusedGlobal, RestrictedUnpickler, safe_unpickle
 from core.progress import check_cancel, report
 
 __all__ = ["load_cifar", "RestrictedUnpickler", "RefusedGlobal", "safe_unpickle", "looks_like_cifar",
@@ -51,101 +47,6 @@ CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer",
 _C10_TRAIN = [f"data_batch_{i}" for i in range(1, 6)]
 _C10_FILES = set(_C10_TRAIN) | {"test_batch", "batches.meta"}
 _C100_FILES = {"train", "test", "meta"}
-
-_RECONSTRUCT = np.ndarray((0,), np.uint8).__reduce__()[0]   # numpy's _reconstruct, any version
-_ALLOWED = {
-    ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
-    ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
-}
-
-
-class RefusedGlobal(pickle.UnpicklingError):
-    """The pickle asked for a global outside the allow-list."""
-
-
-def _counted(opcode: bytes, fmt: str, what: str):
-    """A loader for a counted-length opcode that refuses a length the file cannot hold.
-
-    The stock loaders read the length first and then allocate (``BYTEARRAY8``) or read that many
-    bytes; a short read is only noticed later, or never.
-    """
-    width = struct.calcsize(fmt)
-
-    def load(self):
-        n, = struct.unpack(fmt, self.read(width))
-        if n < 0 or n > self.max_bytes:
-            raise pickle.UnpicklingError(f"{what} claims {n:,} bytes; the whole pickle is "
-                                         f"{self.max_bytes:,} bytes")
-        if opcode == pickle.FRAME:
-            self._unframer.load_frame(n)
-            return
-        data = self.read(n)
-        if len(data) != n:
-            raise pickle.UnpicklingError(f"{what} is truncated ({len(data):,} of {n:,} bytes)")
-        if opcode in (pickle.BINSTRING, pickle.SHORT_BINSTRING):
-            self.append(self._decode_string(data))
-        elif opcode in (pickle.BINUNICODE, pickle.SHORT_BINUNICODE, pickle.BINUNICODE8):
-            self.append(str(data, "utf-8", "surrogatepass"))
-        elif opcode == pickle.BYTEARRAY8:
-            self.append(bytearray(data))
-        else:
-            self.append(data)
-    load.__name__ = f"load_{what.lower()}"
-    return load
-
-
-#: opcodes followed by a byte count: (opcode, struct format of the count, name)
-_COUNTED = ((pickle.BINSTRING, "<i", "BINSTRING"), (pickle.SHORT_BINSTRING, "<B", "SHORT_BINSTRING"),
-            (pickle.BINBYTES, "<I", "BINBYTES"), (pickle.SHORT_BINBYTES, "<B", "SHORT_BINBYTES"),
-            (pickle.BINBYTES8, "<Q", "BINBYTES8"), (pickle.BINUNICODE, "<I", "BINUNICODE"),
-            (pickle.SHORT_BINUNICODE, "<B", "SHORT_BINUNICODE"), (pickle.BINUNICODE8, "<Q", "BINUNICODE8"),
-            (pickle.BYTEARRAY8, "<Q", "BYTEARRAY8"), (pickle.FRAME, "<Q", "FRAME"))
-
-
-class RestrictedUnpickler(pickle._Unpickler):  # noqa: SLF001 - the pure-Python unpickler, on purpose
-    """An unpickler that can build dicts, lists, strings, numbers and NumPy arrays, nothing else.
-
-    It is the pure-Python unpickler (a dict memo, nothing pre-sized from an index in the file),
-    with counted lengths checked against ``max_bytes`` (the size of the pickle) before use.
-    """
-
-    dispatch = {**pickle._Unpickler.dispatch,  # noqa: SLF001
-                **{op[0]: _counted(op, fmt, what) for op, fmt, what in _COUNTED}}
-
-    def __init__(self, file, *, max_bytes: int = MAX_MEMBER_BYTES, **kwargs):
-        super().__init__(file, **kwargs)
-        self.max_bytes = max_bytes
-
-    def find_class(self, module, name):
-        try:
-            return _ALLOWED[(module, name)]
-        except KeyError:
-            raise RefusedGlobal(f"refused global {module}.{name}") from None
-
-
-#: what unpickling a damaged or hostile pickle can raise (struct.error: a truncated fixed-width argument)
-_DAMAGED = (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, LookupError, ArithmeticError,
-            MemoryError, struct.error, RecursionError)
-
-
-def safe_unpickle(data: bytes, name: str):
-    """Unpickle ``data`` (read from ``name``) with :class:`RestrictedUnpickler`, ``encoding='bytes'``.
-
-    Raises
-    ------
-    DatasetError
-        The pickle asks for any other global, claims a length longer than itself, or is damaged.
-    """
-    try:
-        return RestrictedUnpickler(io.BytesIO(data), encoding="bytes", max_bytes=len(data)).load()
-    except RefusedGlobal as exc:
-        raise DatasetError(f"{name}: not a plain CIFAR batch ({exc}; only NumPy arrays, lists, "
-                           f"strings and numbers are allowed); nothing in it was run") from exc
-    except _DAMAGED as exc:
-        what = "truncated" if isinstance(exc, struct.error) else type(exc).__name__
-        raise DatasetError(f"{name}: damaged pickle ({what}: {exc})") from exc
 
 
 # --------------------------------------------------------------------------- reading files

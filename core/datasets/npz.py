@@ -50,7 +50,7 @@ def images_from_array(X, name: str = "X", where: str = "") -> tuple[np.ndarray, 
         d = X.shape[1]
         s = math.isqrt(d)
         s3 = math.isqrt(d // 3) if d % 3 == 0 else 0
-        if s * s == d:
+        if d and s * s == d:
             X = X.reshape(-1, s, s, 1)
         elif s3 and 3 * s3 * s3 == d:
             X = X.reshape(-1, s3, s3, 3)
@@ -63,9 +63,9 @@ def images_from_array(X, name: str = "X", where: str = "") -> tuple[np.ndarray, 
     elif X.ndim == 4 and X.shape[3] not in (1, 3) and X.shape[1] in (1, 3):
         X = X.transpose(0, 2, 3, 1)
         notes.append(f"'{name}' looked channel-first (N, C, H, W); transposed to (N, H, W, C)")
-    if X.ndim != 4 or X.shape[3] not in (1, 3) or X.shape[0] == 0:
+    if X.ndim != 4 or X.shape[3] not in (1, 3) or X.size == 0:
         raise DatasetError(f"{prefix}'{name}' has shape {np.shape(X)}; expected (N, H, W), (N, H, W, C) with "
-                           f"C = 1 or 3, or (N, D) with D = s*s or 3*s*s")
+                           f"C = 1 or 3, or (N, D) with D = s*s or 3*s*s, and at least one pixel")
     if X.dtype == np.uint8:
         return np.ascontiguousarray(X), notes
     if X.dtype == bool:
@@ -100,6 +100,16 @@ def _labels(y, key: str, where: str):
         raise DatasetError(f"{where}: '{key}' holds a label {int(y.min() if y.min() < 0 else y.max())}; class "
                            f"labels must be 0..{MAX_CLASSES - 1}")
     return y.astype(np.int64), None
+
+
+def _check_text(arr: np.ndarray, key: str, where: str) -> None:
+    """Refuse a unicode array holding code points Python strings cannot (NumPy builds them anyway)."""
+    arr = np.asarray(arr)   # a member without the .npy magic comes back as bytes
+    if arr.dtype.kind != "U" or arr.size == 0 or arr.dtype.itemsize == 0:
+        return
+    codes = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("=")).reshape(-1).view(np.uint32)
+    if ((codes > 0x10FFFF) | ((codes >= 0xD800) & (codes <= 0xDFFF))).any():
+        raise DatasetError(f"{where}: '{key}' holds characters that are not valid Unicode")
 
 
 def _text(value) -> list:
@@ -192,6 +202,8 @@ def load_npz(path, *, random_state=0) -> Dataset:
                 raise DatasetError(f"{where}: needs arrays 'X' and 'y' (or 'X_train' and 'y_train'); "
                                    f"found {', '.join(sorted(keys)) or 'none'}")
             arrays = {k: npz[k] for k in (trk, ytrk, "X_test", "y_test", "class_names", "name") if k in keys}
+        for k, v in arrays.items():
+            _check_text(v, k, where)
     except DatasetError:
         raise
     except Exception as exc:  # noqa: BLE001 - NumPy's header parser can raise almost anything on a damaged file

@@ -24,7 +24,6 @@ import json
 import math
 import os
 import struct
-import tempfile
 import tokenize
 import warnings
 import zipfile
@@ -39,6 +38,7 @@ try:
 except ImportError:   # Python built without liblzma: zipfile cannot open LZMA members either
     lzma = None
 
+from core.fileio import atomic_path
 from core.linear import LinearClassifier, Record
 from core.preprocess import Preprocessor
 
@@ -151,22 +151,11 @@ def save_model(path, model, *, preprocessor=None, class_names=None, image_shape=
         "preprocessor": pre, "history_columns": list(_HISTORY_FIELDS),
     }
     arrays["metadata"] = np.array(json.dumps(meta), dtype=np.str_)
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    done = False
-    try:
-        with os.fdopen(fd, "wb") as fh:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
             np.savez_compressed(fh, **arrays)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        done = True
-    finally:
-        if not done:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
 
 
 def _bad(path, what):

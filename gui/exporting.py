@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import csv
 import os
-import secrets
-import stat
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
+
+from core.fileio import atomic_path
 
 __all__ = ["export_plot", "export_table", "FORMATS"]
 
@@ -60,7 +60,7 @@ def export_plot(target: Any, path: str | Path, fmt: str | None = None) -> Path:
     item = _pg_item(target)
     if item is None and not isinstance(target, QtWidgets.QWidget):
         raise ValueError(f"cannot export {type(target).__name__}: not a pyqtgraph item or a widget")
-    with _replacing(path) as tmp:
+    with atomic_path(path) as tmp:
         _write_plot(target, item, tmp, fmt)
         if tmp.stat().st_size == 0:
             raise OSError(f"nothing was written to {path}")
@@ -90,39 +90,6 @@ def _write_plot(target: Any, item, path: Path, fmt: str) -> None:
     else:
         with _svg_painter(path, target.size(), target.objectName()) as painter:
             target.render(painter, QtCore.QPoint(0, 0))
-
-
-@contextmanager
-def _replacing(path: Path):
-    """Yield a new temporary path next to ``path`` (same suffix); on success move it over ``path``
-    (``os.replace``), on any failure delete it and leave ``path`` untouched."""
-    folder = path.parent
-    tmp = folder / f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}"
-    # a new file with the usual permissions (umask applies), or the old file's if there is one
-    try:
-        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    except OSError as exc:    # report the file the user chose, not the temporary name
-        raise OSError(exc.errno, exc.strerror, str(path)) from exc
-    done = False
-    try:
-        try:
-            yield tmp
-        except OSError as exc:
-            if exc.filename is not None and Path(exc.filename) == tmp:   # name the user's file
-                raise OSError(exc.errno, exc.strerror, str(path)) from exc
-            raise
-        try:
-            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
-        except OSError:
-            pass
-        os.replace(tmp, path)
-        done = True
-    finally:
-        if not done:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
 
 
 @contextmanager
@@ -161,7 +128,7 @@ def export_table(header: list, rows, path: str | Path) -> Path:
     path = Path(path)
     if path.suffix.lower() != ".csv":
         path = path.with_suffix(".csv")
-    with _replacing(path) as tmp:
+    with atomic_path(path) as tmp:
         with tmp.open("w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
             w.writerow(header)

@@ -29,6 +29,7 @@ from gui.workspace import Workspace
 __all__ = ["LinearWorkspace"]
 
 REPAINT_MS = 33            # timer tick; curves, templates and inspector take turns (~10 Hz each)
+TEMPLATES_SECONDS = 0.1    # new weights that missed their turn are shown at the next tick after 100 ms
 INSPECTOR_SECONDS = 0.5    # while training, the score inspector follows at ~2 Hz (a table and two bar charts)
 ACCURACY_SECONDS = 0.5     # ... and the accuracy-per-epoch plot too (it changes only at epoch ends)
 _MESSAGE_STYLES = {
@@ -155,6 +156,7 @@ class LinearWorkspace(LinearFilesMixin, Workspace):
         self._timer.timeout.connect(self.repaint_now)
         self._timer.start()
         self._phase = 0
+        self._last_templates = 0.0
         self._last_inspector = 0.0
         self._last_accuracy = 0.0
         self._inspector_dirty = False
@@ -308,8 +310,9 @@ class LinearWorkspace(LinearFilesMixin, Workspace):
                 self._last_accuracy = now
             self.curves.refresh(ctl.histories, accuracy=acc)
             self._paint_counters()
-        if (force or self._phase == 1) and ctl.weights_dirty:
+        if ctl.weights_dirty and (force or self._phase == 1 or now - self._last_templates >= TEMPLATES_SECONDS):
             ctl.weights_dirty = False
+            self._last_templates = now
             self._inspector_dirty = True
             self.templates.set_weights({k: w for k, (w, _b) in ctl.weights.items()})
         if (force or self._phase == 2) and self._inspector_dirty and (

@@ -2,15 +2,13 @@
 integer-only axis for epochs, a 1-2-5 axis ceiling, and an atomic text-file writer for CSV export."""
 from __future__ import annotations
 
-import os
-import tempfile
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 __all__ = ["MODEL_COLORS", "SERIES", "model_color", "plot_background", "IntegerAxis", "ModelCurves",
-           "nice_ceiling", "write_text_atomic"]
+           "nice_ceiling"]
 
 MODEL_COLORS = {"hinge": "#e8710a", "softmax": "#1a6fd6"}
 SERIES = (("total", "total", QtCore.Qt.PenStyle.SolidLine),
@@ -94,17 +92,3 @@ def nice_ceiling(v: float) -> float:
     return float(10 * k)
 
 
-def write_text_atomic(path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, then rename."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".csv", dir=folder)
-    done = False
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-        done = True
-    finally:
-        if not done and os.path.exists(tmp):
-            os.remove(tmp)

@@ -19,8 +19,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from core.fileio import write_text_atomic
 from gui.loss_curve_parts import (MODEL_COLORS, SERIES, IntegerAxis, ModelCurves, model_color, nice_ceiling,
-                                  plot_background, write_text_atomic)
+                                  plot_background)
 from gui.theme import style_for
 
 __all__ = ["LossCurves", "MODEL_COLORS", "SERIES", "model_color", "plot_background"]

@@ -3,7 +3,7 @@
 Usage from a panel::
 
     def work(ctx):                      # runs in a worker thread: no widgets here
-        return core.knn.cross_validate_knn(X, y, ks, progress=ctx.progress, cancel=ctx.cancelled)
+        return core.model_selection.cross_validate_knn(X, y, ks, progress=ctx.progress, cancel=ctx.cancelled)
 
     self.runner.start("cv", work, label="Cross-validating k",
                       on_result=self.show_cv,          # called on the GUI thread

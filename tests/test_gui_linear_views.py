@@ -135,16 +135,18 @@ def test_event_loop_never_stalls_while_training_and_repainting(qtbot, make_ws):
     the stall the app adds on top of it must stay under 100 ms."""
     w = make_ws(_medium_dataset(), val_fraction=0.1)
     w.controls.loss_combo.setCurrentIndex(w.controls.loss_combo.findData("compare"))
+    w.controls.epochs_spin.setValue(0)    # no limit: the run must outlast the 3 s measurement window
     idle = max(_probe_gaps(qtbot, 1500)) - 0.010
     qtbot.mouseClick(w.controls.play_button, LEFT)
     qtbot.waitUntil(lambda: w.controller.live.iteration > 0, timeout=5000)
     updates0 = w.templates.updates
     gaps = _probe_gaps(qtbot, 3000)
     updates = w.templates.updates - updates0
+    assert w.controller.running, "training ended inside the measurement window"
     qtbot.mouseClick(w.controls.play_button, LEFT)
     _idle(qtbot, w)
     worst = max(gaps) - 0.010
     print(f"\nmax event-loop stall while training: {worst * 1000:.0f} ms (idle jitter {idle * 1000:.0f} ms) "
           f"over {len(gaps)} ticks; {w.controller.trainer.iteration} iterations; {updates} template repaints")
     assert worst < 0.100 + max(0.0, idle), f"event loop stalled {worst * 1000:.0f} ms (idle {idle * 1000:.0f} ms)"
-    assert updates >= 10, "templates did not refresh at ~10 Hz"
+    assert updates >= 15, f"templates refreshed {updates} times in 3 s; expected ~10 Hz"

@@ -25,7 +25,6 @@ import math
 import os
 import struct
 import tokenize
-import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ except ImportError:   # Python built without liblzma: zipfile cannot open LZMA m
     lzma = None
 
 from core.fileio import atomic_path
+from core.npy import NotNpy, read_npy_header
 from core.linear import LinearClassifier, Record
 from core.preprocess import Preprocessor
 
@@ -198,15 +198,13 @@ def _read_npy(zf, path, key):
     if info.file_size > limit:
         raise _bad(path, f"{member} is {info.file_size:,} bytes (more than the {limit:,} allowed)")
     with zf.open(info) as fh:
-        version = np.lib.format.read_magic(fh)
-        if version not in ((1, 0), (2, 0)):
-            raise _bad(path, f"{member}: unsupported .npy format version {version}")
-        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                       else np.lib.format.read_array_header_2_0)
-        with warnings.catch_warnings():     # NumPy's literal_eval of a damaged header: "invalid escape" noise
-            warnings.simplefilter("ignore", DeprecationWarning)
-            warnings.simplefilter("ignore", SyntaxWarning)
-            shape, fortran, dtype = read_header(fh)
+        try:
+            head = read_npy_header(fh, versions=((1, 0), (2, 0)))
+        except ValueError as exc:
+            if "unsupported" in str(exc) and not isinstance(exc, NotNpy):
+                raise _bad(path, f"{member}: {exc}") from None
+            raise   # no magic or a damaged header: "not a readable model file" below
+        shape, fortran, dtype = head.shape, head.fortran_order, head.dtype
         if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
             raise _bad(path, f"{member} holds Python objects or records ({dtype}); only plain numbers are allowed")
         if dtype.kind not in kinds or dtype.itemsize == 0:

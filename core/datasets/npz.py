@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from core.datasets._base import MAX_CLASSES, Dataset, DatasetError, split_off_test
+from core.npy import NotNpy, read_npy_header
 
 __all__ = ["load_npz", "images_from_array", "MAX_NPZ_BYTES"]
 
@@ -121,9 +122,6 @@ def _text(value) -> list:
 
 #: the members :func:`load_npz` reads
 _KEYS = ("X", "y", "X_train", "y_train", "X_test", "y_test", "class_names", "name")
-_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0,
-                   (2, 0): np.lib.format.read_array_header_2_0,
-                   (3, 0): np.lib.format.read_array_header_2_0}   # 3.0 = 2.0 with a UTF-8 header: same sizes
 
 
 def _check_headers(zf: zipfile.ZipFile, where: str) -> None:
@@ -140,17 +138,18 @@ def _check_headers(zf: zipfile.ZipFile, where: str) -> None:
             continue
         info = zf.getinfo(member)
         with zf.open(info) as f:
-            if f.read(len(np.lib.format.MAGIC_PREFIX)) != np.lib.format.MAGIC_PREFIX:
+            try:
+                head = read_npy_header(f)
+            except NotNpy:
                 continue
-            version = tuple(f.read(2))
-            reader = _HEADER_READERS.get(version)
-            if reader is None:
-                raise DatasetError(f"{where}: '{key}' is a .npy of unsupported format version {version}")
-            shape, _, dtype = reader(f)
-            available = info.file_size - f.tell()
+            except ValueError as exc:
+                if "unsupported" not in str(exc):
+                    raise
+                raise DatasetError(f"{where}: '{key}' is a .npy of {exc}") from None
+        shape, dtype, available = head.shape, head.dtype, info.file_size - head.data_offset
         if dtype.hasobject:
             raise DatasetError(f"{where}: contains an object (pickled) array '{key}', which is never loaded")
-        claimed = math.prod(shape) * dtype.itemsize
+        claimed = head.nbytes
         if claimed > available:
             raise DatasetError(f"{where}: '{key}' claims shape {shape} of {dtype} ({claimed:,} bytes) but its "
                                f"member holds only {max(available, 0):,} bytes of data")

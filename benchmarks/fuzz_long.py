@@ -28,7 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-import test_reliability_fuzz as fz  # noqa: E402  (the harness lives next to the CI test)
+import _fuzz_harness as fz  # noqa: E402  (the harness the CI fuzz test uses)
+import _fuzz_seeds as seeds  # noqa: E402
 
 # share of the inputs each format gets (the same mix as CI)
 WEIGHTS = {k: v / sum(fz.CI_BUDGET.values()) for k, v in fz.CI_BUDGET.items()}
@@ -80,9 +81,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
-    unknown = set(formats) - set(fz.TARGET_BUILDERS)
+    unknown = set(formats) - set(seeds.TARGET_BUILDERS)
     if unknown:
-        ap.error(f"unknown format(s) {sorted(unknown)}; choose from {sorted(fz.TARGET_BUILDERS)}")
+        ap.error(f"unknown format(s) {sorted(unknown)}; choose from {sorted(seeds.TARGET_BUILDERS)}")
     weights = {f: WEIGHTS.get(f, 1 / len(formats)) for f in formats}
     norm = sum(weights.values())
     deadline = time.monotonic() + args.minutes * 60 if args.minutes else None
@@ -95,7 +96,7 @@ def main(argv=None) -> int:
         with fz.Harness(scratch) as harness:
             for fmt in formats:
                 try:
-                    target = fz.TARGET_BUILDERS[fmt](harness.marker, seed=args.seed)
+                    target = seeds.TARGET_BUILDERS[fmt](harness.marker, seed=args.seed)
                 except ImportError as exc:
                     print(f"fuzz {fmt}: skipped ({exc})")
                     continue

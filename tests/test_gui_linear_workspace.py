@@ -148,7 +148,11 @@ def test_lambda_and_learning_rate_change_mid_run(qtbot, ws):
     c.lr_slider.set_value(3e-3)
     c.flush()
     n_change = ctl.live.iteration
-    qtbot.waitUntil(lambda: ctl.live.iteration > n_change + 30, timeout=10000)
+    # the job applies the change between chunks: wait until the shown records carry it, then 30 more
+    qtbot.waitUntil(lambda: ctl.histories["softmax"].last().reg_loss == 0, timeout=10000)
+    n_applied = ctl.live.iteration
+    assert n_applied > n_change
+    qtbot.waitUntil(lambda: ctl.live.iteration > n_applied + 30, timeout=10000)
     qtbot.mouseClick(c.play_button, LEFT)
     _idle(qtbot, ws)
     m = ctl.trainer.models["softmax"]
@@ -156,7 +160,7 @@ def test_lambda_and_learning_rate_change_mid_run(qtbot, ws):
     assert c.reg_slider.label.text() == "0"
     recs = ctl.trainer.history["softmax"]
     assert recs[5].reg_loss > 0 and recs[-1].reg_loss == 0       # λR before and after the change
-    _, reg_curve = ws.curves.curve("softmax", "reg").getData()
+    reg_curve = ws.curves.curve("softmax", "reg").yData   # all points (getData() is what is drawn: downsampled)
     assert reg_curve[5] == pytest.approx(recs[5].reg_loss) and reg_curve[-1] == 0   # ... and on the λ·R(W) line
 
 

@@ -24,8 +24,10 @@ import numpy as np
 import pytest
 
 from core.datasets import DatasetError, load, load_cifar, load_image_folder, load_npz, read_idx
-from test_reliability_fuzz import (cifar10_members, cifar100_members, gz, idx_bytes, image_bytes, npy_bytes,
-                                   py2_pickle, tar_bytes, zip_bytes)
+from _fuzz_seeds import (
+    cifar10_members, cifar100_members, gz, idx_bytes, image_bytes, npy_bytes,
+    tar_bytes, zip_bytes,
+)
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -259,7 +261,7 @@ def _npy_claiming(shape, dtype="|u1", payload=b"\0" * 16) -> bytes:
 
 def _absurd_inputs(tmp: Path):
     """(label, loader, path, error) for headers that promise ~8 GB (or 2**62 bytes) in a tiny file."""
-    from test_reliability_fuzz import _model_members
+    from _fuzz_seeds import _model_members
     out = []
     p = tmp / "train-images-idx3-ubyte"
     p.write_bytes(bytes([0, 0, 8, 3]) + struct.pack(">III", 2 ** 31, 2 ** 31, 1) + bytes(64))

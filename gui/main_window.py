@@ -16,7 +16,7 @@ import time
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from gui import app_style, errors
+from gui import app_style, errors, heap
 from gui.dataset_bar import DatasetBar
 from gui.dataset_controller import DatasetController
 from gui.settings import AppSettings
@@ -76,6 +76,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.runner = JobRunner(self)
         self.presentation = False
         self._generation = 0
+        self._settle_timer = QtCore.QTimer(self, singleShot=True, interval=0, timeout=self._settle_heap)
         self._was_maximized = False
         self._dialogs: list[QtWidgets.QWidget] = []
         self.controller = DatasetController(self.runner, self.settings, self)
@@ -226,6 +227,10 @@ class MainWindow(QtWidgets.QMainWindow):
                 self._release(slot)
         self._on_tab_changed(self.tabs.currentIndex())
         _log.info("data set %s shown %.2f s after start", full.name, time.perf_counter() - self.t_created)
+        self._settle_timer.start()   # after this event, once the old set's widgets are deleted
+
+    def _settle_heap(self) -> None:
+        _log.info("garbage collected and heap frozen in %.0f ms", heap.settle() * 1000)
 
     def _on_subsample_changed(self) -> None:
         self.controller.set_subsample(self.dataset_bar.subsample())

@@ -109,3 +109,13 @@ def _restore_application_style(request):
     app.setStyleSheet(sheet)
     app.setPalette(palette)
     app.setFont(font)
+
+
+@pytest.fixture(autouse=True)
+def _unfreeze_heap(request):
+    """The main window freezes the heap after each load (gui.heap); garbage must not stay frozen past a test."""
+    yield
+    if "qtbot" in request.fixturenames or "qapp" in request.fixturenames:
+        import gc
+
+        gc.unfreeze()

@@ -106,6 +106,32 @@ def test_start_up_falls_back_to_digits_when_the_last_set_fails(qtbot, make_windo
     assert w.controller.source == "digits"
 
 
+class _Cycle:
+    def __init__(self):
+        self.me = self
+
+
+def test_the_heap_is_collected_and_frozen_after_each_load(qtbot, make_window, npz):
+    """After a load the survivors are frozen, so a later full collection cannot pause a repaint; the
+    next load reclaims the cycles that became garbage while frozen."""
+    import gc
+    import weakref
+
+    gc.unfreeze()
+    holder = [_Cycle() for _ in range(100)]
+    refs = [weakref.ref(c) for c in holder]
+    w = make_window(load_on_start=False)
+    w.open_source(npz)
+    _wait_loaded(qtbot, w, "Tiny set")
+    qtbot.waitUntil(lambda: gc.get_freeze_count() > 10_000, timeout=2000)   # Qt, pyqtgraph, the window
+    del holder
+    gc.collect()
+    assert all(r() is not None for r in refs)            # frozen: even a full collection skips them
+    w.open_source(npz)
+    qtbot.waitUntil(lambda: all(r() is None for r in refs), timeout=10000)  # the next load reclaims them
+    assert gc.get_freeze_count() > 10_000
+
+
 def test_subsample_controls_change_what_the_workspaces_get(qtbot, make_window, npz):
     w = make_window(load_on_start=False)
     w.open_source(npz)

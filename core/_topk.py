@@ -77,7 +77,7 @@ def padded_width(m: int) -> int:
     return -(-m // GROUP) * GROUP
 
 
-def smallest_k(V: np.ndarray, m: int, k: int):
+def smallest_k(V: np.ndarray, m: int, k: int, group_mins: np.ndarray | None = None):
     """The ``k`` smallest entries of each row of ``V[:, :m]``, plus the next value.
 
     Parameters
@@ -93,12 +93,14 @@ def smallest_k(V: np.ndarray, m: int, k: int):
     vals : (n, k) float32 values ``V[r, idx[r]]``, ascending.
     nxt : (n,) float32, the (k+1)-th smallest value of the row (``+inf`` when ``k == m``).
         Any column not in ``idx`` holds a value ``>= nxt``.
+
+    ``group_mins`` may pass ``V.reshape(n, GROUP, -1).min(axis=1)`` when the caller has it already.
     """
     n, mp = V.shape
     kk = min(k + 1, m)
     groups = mp // GROUP
     if groups > 2 * kk and m > 4 * GROUP:
-        mins = V.reshape(n, GROUP, groups).min(axis=1)
+        mins = V.reshape(n, GROUP, groups).min(axis=1) if group_mins is None else group_mins
         gsel = np.argpartition(mins, kk - 1, axis=1)[:, :kk]
         cols = (gsel[:, :, None] + groups * np.arange(GROUP)).reshape(n, kk * GROUP)
         cand = np.take_along_axis(V, cols, axis=1)

@@ -16,19 +16,28 @@ How a query block is answered (see :mod:`core.distances`):
    ``uint8`` images, ties go to the lower training index, and a duplicate of the query is
    at distance exactly 0.
 
+Many ``uint8`` queries against a large ``uint8`` training set (L2) take a shortcut with the same
+answer (:mod:`core._prune`): a 128-number projection of every image gives a lower bound on each
+distance from one small matrix product; only the training images whose bound could still beat
+the k-th nearest found so far are measured exactly (~0.3% of them on CIFAR-10), in exact integer
+arithmetic.
+
 Tie rule for the vote: see :data:`TIE_RULE`.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 
-from core import _topk
+from core import _prune, _topk
 from core.distances import METRICS, REPAIR_FACTOR, TrainSet, block_rows, paired_keys
 from core.metrics import accuracy
 from core.progress import check_cancel, report
 from core.validation import NotFittedError, check_array, check_choice, check_k, check_X_y
+
+_PROJECTION_LOCK = threading.Lock()
 
 __all__ = ["TIE_RULE", "VoteResult", "vote", "KNearestNeighbor"]
 
@@ -121,16 +130,27 @@ class KNearestNeighbor:
         self.n_classes_ = int(y.max()) + 1
         self.n_train_, self.n_features_ = X.shape
         self._train = TrainSet(self.X_, self.metric, name="X")
+        self._proj = None
         return self
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "X_"):
             raise NotFittedError("This KNearestNeighbor is not fitted yet; call fit(X, y) first")
 
+    def _projection(self, cancel) -> _prune.Projection:
+        """The lower-bound projection of the uint8 training set (built on first use, then kept)."""
+        with _PROJECTION_LOCK:
+            proj = getattr(self, "_proj", None)
+            if proj is None or proj[0] is not self.X_:
+                proj = (self.X_, _prune.Projection(self.X_, self._train.sq_norms, cancel))
+                self._proj = proj
+            return proj[1]
+
     def _train_set(self) -> TrainSet:
         check_choice(self.metric, "metric", METRICS)
         if self._train.metric != self.metric:
             self._train = TrainSet(self.X_, self.metric, name="X")
+            self._proj = None
         return self._train
 
     def _check_query(self, X) -> np.ndarray:
@@ -154,18 +174,32 @@ class KNearestNeighbor:
         A = self._check_query(X)
         tr = self._train_set()
         n, m = A.shape[0], tr.m
-        rows = block_rows(tr.metric, m, tr.d)
-        buf = np.full((min(rows, n), _topk.padded_width(m)), np.inf, dtype=np.float32)
+        proj = None
+        if tr.metric == "l2" and tr.integer and A.dtype == np.uint8 and _prune.worth_it(n, m, tr.d, k):
+            try:
+                proj = self._projection(cancel)
+            except ArithmeticError:     # no usable basis for this data: the full search is exact too
+                proj = None
+        if proj is None:
+            return _dense_search(A, tr, k, progress, cancel)
         dist = np.empty((n, k), dtype=np.float32)
         idx = np.empty((n, k), dtype=np.int64)
+        rows = _prune.BLOCK_ROWS
+        buf = np.full((min(rows, n), _topk.padded_width(m)), np.inf, dtype=np.float32)
+        heavy = []
         for start in range(0, n, rows):
             check_cancel(cancel)
             Ab = A[start:start + rows]
-            V = buf[:Ab.shape[0]]
-            tr.keys(Ab, V, cancel=cancel)
-            dist[start:start + rows], idx[start:start + rows] = _select_rows(Ab, tr, V, k)
+            d2, ib, hb = _prune.search_block(Ab, tr.query_stats(Ab), tr.X, tr.sq_norms, proj, buf[:len(Ab)], k)
+            dist[start:start + rows] = np.sqrt(d2)
+            idx[start:start + rows] = ib
+            heavy.append(start + hb)
             done = min(n, start + rows)
             report(progress, done, n, f"nearest neighbours: {done}/{n} images")
+        del buf
+        heavy = np.concatenate(heavy)
+        if heavy.size:                   # queries the bound could not narrow down: the full search
+            dist[heavy], idx[heavy] = _dense_search(A[heavy], tr, k, None, cancel)
         return dist, idx
 
     def vote(self, neighbor_labels, neighbor_dist) -> VoteResult:
@@ -213,6 +247,24 @@ def _check_ks(ks, n_train: int) -> list[int]:
     if not ks:
         raise ValueError("ks must contain at least one k (got an empty list)")
     return [check_k(k, n_train, "k") for k in ks]
+
+
+def _dense_search(A: np.ndarray, tr: TrainSet, k: int, progress, cancel):
+    """k nearest by keys for every training image, a block of queries at a time (see module doc)."""
+    n, m = A.shape[0], tr.m
+    rows = block_rows(tr.metric, m, tr.d)
+    buf = np.full((min(rows, n), _topk.padded_width(m)), np.inf, dtype=np.float32)
+    dist = np.empty((n, k), dtype=np.float32)
+    idx = np.empty((n, k), dtype=np.int64)
+    for start in range(0, n, rows):
+        check_cancel(cancel)
+        Ab = A[start:start + rows]
+        V = buf[:Ab.shape[0]]
+        tr.keys(Ab, V, cancel=cancel)
+        dist[start:start + rows], idx[start:start + rows] = _select_rows(Ab, tr, V, k)
+        done = min(n, start + rows)
+        report(progress, done, n, f"nearest neighbours: {done}/{n} images")
+    return dist, idx
 
 
 def _select_rows(Ab: np.ndarray, tr: TrainSet, V: np.ndarray, k: int):

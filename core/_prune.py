@@ -1,0 +1,300 @@
+"""Private: exact L2 nearest neighbours of ``uint8`` images with a low-dimensional lower bound.
+
+:meth:`core.knn.KNearestNeighbor.kneighbors` uses this for blocks of many queries against a large
+training set of ``uint8`` pixels. The answer is the same as the full search (the exact k nearest,
+ties to the lower training index); only the work is smaller.
+
+Why it is exact
+---------------
+Centre the images on the training mean ``mu`` and take an orthonormal basis ``P`` (D, p) of the
+p main directions of the training set (PCA). Every difference splits into a part inside the basis
+and a part ``r`` orthogonal to it, so for a query ``a`` and a training image ``b``::
+
+    ||a - b||^2 = ||z_a - z_b||^2 + ||r_a - r_b||^2  >=  ||z_a - z_b||^2 + (rho_a - rho_b)^2 = LB
+
+with ``z = P^T (x - mu)`` (p numbers) and ``rho = ||r||`` (one number). With ``N = ||x - mu||^2 =
+||z||^2 + rho^2`` this is ``LB = N_a + N_b - 2 (z_a . z_b + rho_a rho_b)``: one float32 matrix
+product over p + 1 columns instead of D. Then, per query:
+
+1. the ``k0 >= k`` training images with the smallest LB get their exact distance; the k-th smallest
+   of those is an upper bound ``U`` on the k-th nearest distance;
+2. every training image with ``LB <= U`` (plus a rounding margin) is measured exactly -- any image
+   with a smaller LB than ``U`` could be among the k nearest, any other cannot;
+3. the k smallest exact distances win, ties to the lower index.
+
+Exact distances are integers computed in float64 (``||a||^2 + ||b||^2 - 2 a.b``; every partial sum
+is an integer below 2^53, so the result is exact in any summation order).
+
+The rounding margin covers the float32 product and the float32 keys: by the usual dot-product error
+bound (Higham, Accuracy and Stability, 3.5) the computed ``z_a . z_b + rho_a rho_b`` is off by at
+most ``gamma_{p+1} ||(z_a, rho_a)|| ||(z_b, rho_b)|| = gamma_{p+1} sqrt(N_a N_b)``; rounding the inputs
+and the keys to float32 adds a few ``eps N``. ``MARGIN_UNITS (p + 8) eps32 (sqrt N_a + sqrt max N_b)^2``
+bounds the sum of all of them with room to spare (it is below 1e-4 of typical distances, so it costs
+almost nothing). The float64 projection that gives ``z`` and ``rho`` is accurate to ~1e-12.
+
+When the bound is weak (noise images, or a large k) too many images pass step 2; such queries are
+answered by the full search instead (``FALLBACK_FRACTION``).
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from core import _topk
+from core._topk import GROUP
+from core.progress import check_cancel
+
+__all__ = ["Projection", "worth_it", "search_block", "exact_sq", "exact_rows", "DIMS", "BLOCK_ROWS",
+           "FALLBACK_FRACTION"]
+
+DIMS = 128                   # p: directions kept (CIFAR-10, k=10: ~90 of 50,000 images pass)
+_PCA_ROWS = 2048             # training rows the basis is estimated from
+_PCA_SEED = 0
+MARGIN_UNITS = 4.0
+BLOCK_ROWS = 256             # queries per block (a smaller buffer: fresh pages are slow to fault in)
+FALLBACK_FRACTION = 1 / 4    # a query whose candidates exceed this share of M goes the full way
+_EPS32 = float(np.finfo(np.float32).eps) / 2
+_CHUNK = 2048                # training rows projected at a time
+
+
+def worth_it(n_queries: int, m: int, d: int, k: int) -> bool:
+    """Whether the projection pays for itself: many queries, a large training set, D >> p."""
+    return n_queries >= 64 and m >= 4096 and d >= 2 * DIMS and k <= m // 64
+
+
+class Projection:
+    """The lower-bound data for one ``uint8`` training set ``X`` (M, D).
+
+    Attributes: ``W`` (D, p) float32 integer-valued basis matrix and ``R_inv`` (p, p) float64, the
+    inverse of the ``R`` in ``W = U R``, ``U`` orthonormal (see :func:`_basis`); ``Z`` (M, p+2) float32 rows
+    ``(z_b, rho_b, N_b)``, so that one product with a query row ``(-2 z_a, -2 rho_a, 1)`` gives
+    ``LB - N_a``; ``root_max`` = max sqrt(N_b).
+    """
+
+    def __init__(self, X: np.ndarray, sq_norms: np.ndarray, cancel=None):
+        m, d = X.shape
+        self.W, self.R_inv = _basis(X, min(DIMS, d))
+        p = self.p = self.W.shape[1]
+        self.Z = np.empty((m, p + 2), dtype=np.float32)
+        buf = np.empty((min(m, _CHUNK), d), dtype=np.float32)
+        for j in range(0, m, _CHUNK):
+            check_cancel(cancel)
+            j2 = min(m, j + _CHUNK)
+            z, rho = self._project(X[j:j2], sq_norms[j:j2], buf[:j2 - j])
+            self.Z[j:j2, :p] = z
+            self.Z[j:j2, p] = rho
+            self.Z[j:j2, p + 1] = sq_norms[j:j2]
+        self.root_max = float(np.sqrt(sq_norms.max()))
+
+    def _project(self, Xc: np.ndarray, sq: np.ndarray, buf: np.ndarray):
+        """``z = U^T x`` (float64) and ``rho = sqrt(||x||^2 - ||z||^2)`` of uint8 rows ``Xc``.
+
+        ``x W`` is exact in float32 (integers, every partial sum below 2^24, see :func:`_basis`);
+        ``z = (x W) R^-1`` is a small float64 product, accurate to ~1e-14."""
+        np.copyto(buf, Xc, casting="unsafe")
+        w = (buf @ self.W).astype(np.float64)
+        z = w @ self.R_inv
+        rho = np.sqrt(np.maximum(sq - np.einsum("ij,ij->i", z, z), 0.0))
+        return z, rho
+
+    def query(self, A: np.ndarray, sq: np.ndarray):
+        """Query rows ``(-2 z_a, -2 rho_a, 1)`` float32 (n, p+2) and the rounding margin (n,)."""
+        z, rho = self._project(A, sq, np.empty(A.shape, dtype=np.float32))
+        Za = np.empty((A.shape[0], self.p + 2), dtype=np.float32)
+        Za[:, :self.p] = -2.0 * z
+        Za[:, self.p] = -2.0 * rho
+        Za[:, self.p + 1] = 1.0
+        margin = MARGIN_UNITS * (self.p + 8) * _EPS32 * (np.sqrt(sq) + self.root_max) ** 2
+        return Za, margin
+
+
+def _basis(X: np.ndarray, p: int):
+    """An integer-valued (D, p) float32 matrix ``W`` and the ``R`` of ``W = U R``, U orthonormal.
+
+    The columns span the p - 1 main directions of a row sample around its mean (a randomised SVD
+    in float32, orthonormalised through small Gram matrices) and the part of the mean image
+    orthogonal to them (the images are not centred, so the mean direction matters). Any basis
+    keeps the search exact; a good one makes the bound tight. Each column is scaled so that
+    ``255 * sum_i |W_ij| < 2^24`` and rounded to integers: then ``x W`` for uint8 ``x`` is a sum
+    of integers whose every partial sum stays below 2^24, which float32 represents exactly -- in
+    any summation order, so whatever BLAS does. Rounding perturbs the directions by ~1%, which
+    only costs a little tightness. ``R`` comes from the Cholesky factor of the exact integer Gram
+    matrix ``W^T W`` and is checked: ``R^-T W^T W R^-1`` must be the identity to 1e-9.
+    """
+    m, d = X.shape
+    rng = np.random.default_rng(_PCA_SEED)
+    rows = np.sort(rng.choice(m, size=min(m, max(_PCA_ROWS // 2, min(_PCA_ROWS, m // 8))), replace=False))
+    S = X[rows].astype(np.float32)
+    mu = S.mean(axis=0)
+    S -= mu
+    Y = S.T @ (S @ rng.standard_normal((d, min(d, p + 16)), dtype=np.float32))   # one power iteration
+    Q = _orthonormal(Y)
+    SQ = (S @ Q).astype(np.float64)
+    w, v = np.linalg.eigh(SQ.T @ SQ)                     # right singular vectors of S Q
+    P = Q.astype(np.float64) @ v[:, ::-1][:, :p - 1]     # the p - 1 main directions
+    P = _orthonormal(P)
+    mu_perp = mu - P @ (P.T @ mu)
+    cols = [P]
+    if np.linalg.norm(mu_perp) > 1e-3 * np.linalg.norm(mu):
+        cols.insert(0, (mu_perp / np.linalg.norm(mu_perp))[:, None])
+    B = np.hstack(cols)
+    limit = (2**24 - 1) / 255 - d / 2 - 1                 # rounding adds at most d/2 to sum |W_ij|
+    W = np.round(B * (limit / np.abs(B).sum(axis=0)))
+    if not (255 * np.abs(W).sum(axis=0) < 2**24).all():
+        raise ArithmeticError("basis scaling exceeds the exact float32 range")
+    gram = W.T @ W                                        # integers below 2^53: exact
+    R = np.linalg.cholesky(gram).T
+    R_inv = np.linalg.inv(R)
+    if np.abs(R_inv.T @ gram @ R_inv - np.eye(len(R))).max() > 1e-9:
+        raise ArithmeticError("basis is not numerically orthonormalisable")
+    return W.astype(np.float32), R_inv
+
+
+def _orthonormal(Y: np.ndarray) -> np.ndarray:
+    """Orthonormal columns spanning ``Y``'s (Cholesky-QR twice, through the small Gram matrix)."""
+    for _ in range(2):
+        G = Y.T.astype(np.float64) @ Y
+        w, v = np.linalg.eigh(G)
+        keep = w > w.max() * 1e-10
+        Y = (Y @ (v[:, keep] / np.sqrt(w[keep])).astype(Y.dtype))
+    return Y
+
+
+def search_block(Ab: np.ndarray, a_sq: np.ndarray, X: np.ndarray, b_sq: np.ndarray,
+                 proj: Projection, V: np.ndarray, k: int):
+    """The exact k nearest of each query row of ``Ab`` (n, D) uint8 among ``X`` (M, D) uint8.
+
+    ``a_sq``/``b_sq`` are the plain squared norms (float64); ``V`` is an (n, padded M) float32
+    scratch buffer (see :func:`core._topk.padded_width`) whose padding columns hold +inf. Returns
+    ``(d2, idx, heavy)``: float64 exact squared distances and int64 indices (n, k), and the rows
+    (ascending) whose bound was too weak -- their entries in ``d2``/``idx`` are undefined and the
+    caller must answer them another way.
+    """
+    n, m = Ab.shape[0], X.shape[0]
+    groups = V.shape[1] // GROUP
+    Za, margin = proj.query(Ab, a_sq)
+    np.matmul(Za, proj.Z.T, out=V[:, :m])                # LB - N_a
+    G = V.reshape(n, groups, GROUP)                       # group g = columns g*GROUP ...
+    mins = G.min(axis=2)
+    # 1. exact distances of the k0 smallest bounds -> an upper bound on the k-th distance
+    k0 = min(m, k + max(4, k // 2))
+    rows0 = np.repeat(np.arange(n), k0)
+    idx0 = _smallest(G, mins, k0)
+    d0 = exact_rows(Ab, a_sq, X, b_sq, idx0).ravel()
+    upper = np.partition(d0.reshape(n, k0), k - 1, axis=1)[:, k - 1]
+    limit = (upper - a_sq + margin).astype(np.float32)
+    limit = np.nextafter(limit, np.float32(np.inf))     # round the float32 threshold up, never down
+    V[rows0, idx0.ravel()] = np.inf                      # measured already
+    # 2. every other column whose bound is within reach (only groups whose minimum is)
+    gr, gg = np.nonzero(mins <= limit[:, None])
+    hit = G[gr, gg] <= limit[gr][:, None]
+    hr, lane = np.nonzero(hit)
+    r = gr[hr]
+    c = gg[hr] * GROUP + lane
+    counts = np.bincount(r, minlength=n)
+    heavy = np.flatnonzero(counts > max(4 * k0, int(FALLBACK_FRACTION * m)))
+    if heavy.size:
+        keep = ~np.isin(r, heavy)
+        r, c = r[keep], c[keep]
+    # 3. their exact distances; the k smallest of each row (ties: lower index) win
+    d2 = exact_sq(Ab, a_sq, X, b_sq, r, c)
+    r = np.concatenate([rows0, r])
+    c = np.concatenate([idx0.ravel(), c])
+    d2 = np.concatenate([d0, d2])
+    order = np.lexsort((c, d2, r))
+    r, c, d2 = r[order], c[order], d2[order]
+    light = np.ones(n, dtype=bool)
+    light[heavy] = False
+    starts = np.searchsorted(r, np.flatnonzero(light))
+    out_d = np.zeros((n, k))
+    out_i = np.zeros((n, k), dtype=np.int64)
+    pos = starts[:, None] + np.arange(k)
+    out_d[light] = d2[pos]
+    out_i[light] = c[pos]
+    return out_d, out_i, heavy
+
+
+def _smallest(G: np.ndarray, mins: np.ndarray, k0: int) -> np.ndarray:
+    """Column indices (n, k0) of the k0 smallest entries of each row of ``G`` (n, groups, GROUP).
+
+    They lie in the k0 groups with the smallest minima, so only those are searched."""
+    n, groups, _ = G.shape
+    kg = min(k0, groups)
+    gsel = np.argpartition(mins, kg - 1, axis=1)[:, :kg] if groups > kg else \
+        np.broadcast_to(np.arange(groups), (n, groups))
+    cand = G[np.arange(n)[:, None], gsel].reshape(n, kg * GROUP)
+    part = np.argpartition(cand, k0 - 1, axis=1)[:, :k0]
+    return (np.take_along_axis(gsel, part // GROUP, axis=1) * GROUP + part % GROUP).astype(np.int64)
+
+
+def exact_sq(A: np.ndarray, a_sq: np.ndarray, X: np.ndarray, b_sq: np.ndarray,
+             rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Exact squared distances ``||A[rows[i]] - X[cols[i]]||^2`` (float64) for ``uint8`` rows.
+
+    ``rows`` must be non-decreasing. Each query's training rows are gathered once and multiplied
+    with it in float32, ``_piece(D)`` pixels at a time: a piece's sum of at most 256 products
+    <= 255^2 stays below 2^24, so every float32 partial sum is an exact integer; the pieces are
+    added in float64. Two threads share the queries.
+    """
+    out = np.empty(len(rows), dtype=np.float64)
+    if not len(rows):
+        return out
+    bounds = np.flatnonzero(np.diff(rows)) + 1
+    starts = np.concatenate([[0], bounds])
+    ends = np.concatenate([bounds, [len(rows)]])
+    d = A.shape[1]
+    piece = _piece(d)
+
+    def work(lo: int, hi: int) -> None:
+        for s, e in zip(starts[lo:hi], ends[lo:hi]):
+            r = rows[s]
+            cc = cols[s:e]
+            a = A[r].astype(np.float32).reshape(d // piece, piece, 1)
+            B = X[cc].astype(np.float32).reshape(e - s, d // piece, piece).transpose(1, 0, 2)
+            dots = np.matmul(B, a)[:, :, 0].sum(axis=0, dtype=np.float64)     # one product per piece
+            out[s:e] = a_sq[r] + b_sq[cc] - 2.0 * dots
+
+    n_runs = len(starts)
+    if n_runs < 8 or _topk.N_WORKERS < 2:
+        work(0, n_runs)
+        return out
+    h = int(np.searchsorted(np.cumsum(ends - starts), ends[-1] / 2))
+    h = min(max(h, 1), n_runs - 1)
+    first = _topk.executor().submit(work, 0, h)
+    work(h, n_runs)
+    first.result()
+    return out
+
+
+def exact_rows(A: np.ndarray, a_sq: np.ndarray, X: np.ndarray, b_sq: np.ndarray,
+               idx: np.ndarray) -> np.ndarray:
+    """Exact squared distances ``||A[i] - X[idx[i, j]]||^2`` (n, q) float64 for ``uint8`` rows:
+    :func:`exact_sq` for a fixed number of training rows per query, a few queries per step."""
+    n, q = idx.shape
+    d = A.shape[1]
+    piece = _piece(d)
+    out = np.empty((n, q), dtype=np.float64)
+    step = max(1, 2**21 // (q * d))                       # ~8 MB of float32 per step
+
+    def work(lo: int, hi: int) -> None:
+        for i in range(lo, hi, step):
+            j = min(hi, i + step)
+            a = A[i:j].astype(np.float32).reshape(j - i, d // piece, piece, 1)
+            B = X[idx[i:j]].astype(np.float32).reshape(j - i, q, d // piece, piece).transpose(0, 2, 1, 3)
+            dots = np.matmul(B, a)[..., 0].sum(axis=1, dtype=np.float64)
+            out[i:j] = a_sq[i:j, None] + b_sq[idx[i:j]] - 2.0 * dots
+
+    if n < 2 * step or _topk.N_WORKERS < 2:
+        work(0, n)
+        return out
+    h = n // 2
+    first = _topk.executor().submit(work, 0, h)
+    work(h, n)
+    first.result()
+    return out
+
+
+def _piece(d: int) -> int:
+    """The largest divisor of ``d`` that is at most 256 (256 * 255^2 < 2^24)."""
+    return next(q for q in range(min(d, 256), 0, -1) if d % q == 0)

@@ -1,0 +1,173 @@
+"""core._prune: the projection lower bound that lets kNN skip most exact distances.
+
+The search must give exactly the full search's answer (the k nearest, ties to the lower index),
+so every test compares against an independent float64 brute force or the full search itself.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core import _prune
+from core.knn import KNearestNeighbor
+from core.progress import Cancelled
+from tests.conftest import shared_path
+from tests.test_knn import read_idx_gz
+
+
+def brute(Q, X, k):
+    """Exact integer squared distances (int64), ordered by (distance, index)."""
+    Qi, Xi = Q.astype(np.int64), X.astype(np.int64)
+    D = (Qi * Qi).sum(1)[:, None] + (Xi * Xi).sum(1)[None, :] - 2 * Qi @ Xi.T
+    cols = np.broadcast_to(np.arange(len(X)), D.shape)
+    order = np.lexsort((cols, D), axis=1)[:, :k]
+    return np.take_along_axis(D, order, axis=1), order
+
+
+def full_search(X, Q, k, monkeypatch):
+    with monkeypatch.context() as mp:
+        mp.setattr(_prune, "worth_it", lambda *a: False)
+        return KNearestNeighbor(k).fit(X, np.zeros(len(X), int)).kneighbors(Q, k)
+
+
+def pruned(X, Q, k):
+    model = KNearestNeighbor(k).fit(X, np.zeros(len(X), int))
+    out = model.kneighbors(Q, k)
+    assert model._proj is not None, "the pruned search was not used"
+    return out
+
+
+@pytest.fixture(scope="module")
+def mnist_pixels():
+    images = read_idx_gz(shared_path("mnist", "t10k-images-idx3-ubyte.gz"))
+    return images.reshape(len(images), -1)
+
+
+@pytest.mark.parametrize("k", [1, 7, 10])
+def test_real_mnist_same_neighbours_as_the_full_search_and_brute_force(mnist_pixels, k, monkeypatch):
+    X, Q = mnist_pixels[:8000], mnist_pixels[8000:8600]
+    dist, idx = pruned(X, Q, k)
+    full_d, full_i = full_search(X, Q, k, monkeypatch)
+    bd, bi = brute(Q, X, k)
+    np.testing.assert_array_equal(idx, bi)
+    np.testing.assert_array_equal(idx, full_i)
+    np.testing.assert_array_equal(dist, np.sqrt(bd).astype(np.float32))   # exact, not just close
+    np.testing.assert_allclose(full_d, dist, rtol=1e-5)
+
+
+def _images(rng, n, d=768, levels=256):
+    """Smooth 'images': a few shared patterns plus noise, so the projection bound is tight."""
+    basis = rng.integers(0, 256, (8, d)).astype(np.float64)
+    mix = rng.dirichlet(np.ones(8), n)
+    noise = rng.integers(-20, 21, (n, d))
+    X = np.clip(mix @ basis + noise, 0, 255)
+    return np.round(X * (levels - 1) / 255).astype(np.uint8)
+
+
+def test_duplicates_and_exact_copies_tie_to_the_lower_index(monkeypatch):
+    rng = np.random.default_rng(0)
+    X = _images(rng, 5000)
+    X[4000:4300] = X[0:300]                      # duplicates: equal distances everywhere
+    X[4500:4510] = X[7]
+    Q = np.concatenate([X[:40], X[4505:4506].repeat(5, 0), _images(rng, 100)])
+    for k in (1, 5, 12):
+        dist, idx = pruned(X, Q, k)
+        bd, bi = brute(Q, X, k)
+        np.testing.assert_array_equal(idx, bi)
+        assert (dist[:40, 0] == 0).all() and (idx[:40, 0] == np.arange(40)).all()
+        assert idx[40, 0] == 7                   # the lowest of the 11 copies of image 7
+        np.testing.assert_array_equal(idx, full_search(X, Q, k, monkeypatch)[1])
+
+
+def test_binary_images_with_many_exact_ties():
+    rng = np.random.default_rng(1)
+    X = _images(rng, 4500, d=512, levels=2)      # 0/1 pixels: distances collide all the time
+    Q = _images(rng, 120, d=512, levels=2)
+    for k in (1, 4, 9):
+        np.testing.assert_array_equal(pruned(X, Q, k)[1], brute(Q, X, k)[1])
+
+
+def test_noise_images_defeat_the_bound_and_fall_back_to_the_full_search():
+    rng = np.random.default_rng(2)
+    X = rng.integers(0, 256, (4200, 300), dtype=np.uint8)
+    Q = rng.integers(0, 256, (80, 300), dtype=np.uint8)
+    model = KNearestNeighbor(3).fit(X, np.zeros(len(X), int))
+    d2, _, heavy = _prune.search_block(Q, model._train.query_stats(Q), X, model._train.sq_norms,
+                                       model._projection(None), _buffer(Q, X), 3)
+    assert heavy.size > 40                       # most queries: no narrowing on noise
+    np.testing.assert_array_equal(model.kneighbors(Q)[1], brute(Q, X, 3)[1])
+
+
+def test_saturated_and_constant_images_are_exact():
+    # all-255 rows make every x.W sum as large as the scaling allows; constant images make the
+    # mean direction dominate; the answer must not move.
+    rng = np.random.default_rng(3)
+    X = _images(rng, 4400)
+    X[:50] = 255
+    X[50:100] = 0
+    X[100:150] = rng.integers(0, 256, (50, 1))
+    Q = np.concatenate([np.full((3, X.shape[1]), 255, np.uint8), np.zeros((3, X.shape[1]), np.uint8),
+                        X[100:110], _images(rng, 60)])
+    np.testing.assert_array_equal(pruned(X, Q, 6)[1], brute(Q, X, 6)[1])
+
+
+def _buffer(Q, X):
+    from core import _topk
+    return np.full((len(Q), _topk.padded_width(len(X))), np.inf, dtype=np.float32)
+
+
+def test_basis_products_are_exact_integers_and_the_basis_is_orthonormal():
+    rng = np.random.default_rng(4)
+    X = _images(rng, 4096, d=3072)
+    sq = (X.astype(np.float64) ** 2).sum(1)
+    proj = _prune.Projection(X, sq)
+    W = proj.W.astype(np.float64)
+    assert np.array_equal(W, np.round(W)) and (255 * np.abs(W).sum(0) < 2**24).all()
+    worst = np.concatenate([np.full((1, 3072), 255, np.uint8), X[:200]])
+    exact = worst.astype(np.float64) @ W                          # float64: exact for these integers
+    np.testing.assert_array_equal((worst.astype(np.float32) @ proj.W).astype(np.float64), exact)
+    U = W @ proj.R_inv
+    np.testing.assert_allclose(U.T @ U, np.eye(U.shape[1]), atol=1e-9)
+
+
+def test_the_lower_bound_never_exceeds_the_exact_distance():
+    rng = np.random.default_rng(5)
+    X = _images(rng, 4096, d=1024)
+    X[:20] = 255
+    Q = np.concatenate([_images(rng, 200, d=1024), X[:5], np.full((2, 1024), 255, np.uint8)])
+    sq = (X.astype(np.float64) ** 2).sum(1)
+    qsq = (Q.astype(np.float64) ** 2).sum(1)
+    proj = _prune.Projection(X, sq)
+    Za, margin = proj.query(Q, qsq)
+    keys = Za @ proj.Z.T                                          # LB - N_a, float32 as in the search
+    exact = brute(Q, X, len(X))
+    d2 = np.empty((len(Q), len(X)))
+    np.put_along_axis(d2, exact[1], exact[0].astype(np.float64), axis=1)
+    slack = (d2 - qsq[:, None]) - keys.astype(np.float64)        # >= -margin is what the search needs
+    assert (slack >= -margin[:, None]).all()
+    lb = keys + qsq[:, None]
+    assert np.median(lb / np.maximum(d2, 1)) > 0.5                # and it is a useful bound
+
+
+def test_building_the_projection_can_be_cancelled():
+    rng = np.random.default_rng(6)
+    X = _images(rng, 9000, d=768)
+    polls = []
+    model = KNearestNeighbor(1).fit(X, np.zeros(len(X), int))
+    with pytest.raises(Cancelled):
+        model.kneighbors(_images(rng, 300, d=768), cancel=lambda: polls.append(1) or len(polls) > 2)
+    assert model._proj is None
+
+
+def test_small_problems_and_single_queries_do_not_build_a_projection():
+    rng = np.random.default_rng(7)
+    X = _images(rng, 5000)
+    model = KNearestNeighbor(1).fit(X, np.zeros(len(X), int))
+    model.kneighbors(X[:3])
+    assert model._proj is None                                   # one image: not worth a basis
+    assert not _prune.worth_it(1000, 5000, 64, 1)                # 8x8 digits: D is too small
+    assert not _prune.worth_it(1000, 5000, 768, 100)             # k = 100: too many candidates
+    model.kneighbors(X[:300])
+    assert model._proj is not None
+    model.fit(X[:4500], np.zeros(4500, int))
+    assert model._proj is None                                   # a new training set drops it

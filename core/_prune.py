@@ -37,7 +37,6 @@ answered by the full search instead (``FALLBACK_FRACTION``).
 """
 from __future__ import annotations
 
-import threading
 
 import numpy as np
 
@@ -60,7 +59,7 @@ _CHUNK = 2048                # training rows projected at a time
 
 def worth_it(n_queries: int, m: int, d: int, k: int) -> bool:
     """Whether the projection pays for itself: many queries, a large training set, D >> p."""
-    return n_queries >= 64 and m >= 4096 and d >= 2 * DIMS and k <= m // 64
+    return n_queries >= 64 and m >= 4096 and d >= 2 * DIMS and k <= max(10, m // 500)
 
 
 class Projection:
@@ -132,8 +131,7 @@ def _basis(X: np.ndarray, p: int):
     Q = _orthonormal(Y)
     SQ = (S @ Q).astype(np.float64)
     w, v = np.linalg.eigh(SQ.T @ SQ)                     # right singular vectors of S Q
-    P = Q.astype(np.float64) @ v[:, ::-1][:, :p - 1]     # the p - 1 main directions
-    P = _orthonormal(P)
+    P = Q.astype(np.float64) @ v[:, ::-1][:, :p - 1]     # the p - 1 main directions (orthonormal)
     mu_perp = mu - P @ (P.T @ mu)
     cols = [P]
     if np.linalg.norm(mu_perp) > 1e-3 * np.linalg.norm(mu):
@@ -152,12 +150,12 @@ def _basis(X: np.ndarray, p: int):
 
 
 def _orthonormal(Y: np.ndarray) -> np.ndarray:
-    """Orthonormal columns spanning ``Y``'s (Cholesky-QR twice, through the small Gram matrix)."""
+    """Orthonormal columns spanning ``Y``'s, through its small Gram matrix (twice: the first pass
+    leaves errors of order cond(Y)^2 eps, the second removes them)."""
     for _ in range(2):
-        G = Y.T.astype(np.float64) @ Y
-        w, v = np.linalg.eigh(G)
-        keep = w > w.max() * 1e-10
-        Y = (Y @ (v[:, keep] / np.sqrt(w[keep])).astype(Y.dtype))
+        w, v = np.linalg.eigh(Y.T.astype(np.float64) @ Y)
+        keep = w > w.max() * 1e-12
+        Y = Y @ (v[:, keep] / np.sqrt(w[keep])).astype(Y.dtype)
     return Y
 
 

@@ -13,7 +13,7 @@ from PySide6 import QtGui, QtWidgets
 
 from gui.theme import style_for
 
-__all__ = ["apply", "palette", "plot_colors", "restyle_plots", "current_theme", "THEMES"]
+__all__ = ["apply", "palette", "plot_colors", "restyle_plots", "current_theme", "indicator_stylesheet", "THEMES"]
 
 THEMES = ("light", "dark")
 _state = {"theme": "light", "presentation": False, "base_font": None}
@@ -37,7 +37,10 @@ _COLORS = {
     "Dark":            ("#9aa0a8", "#16181b", "#404040", "#c0c0c0"),
     "Light":           ("#ffffff", "#3d424a", "#ffffff", "#303030"),
 }
-_DISABLED_TEXT = ("#9aa0a8", "#6b7079", "#707070", "#909090")
+# disabled text stays readable (>= 4.5:1 on Window), only dimmer than the normal text
+_DISABLED_TEXT = ("#6b7079", "#8a9099", "#707070", "#909090")
+# check box / radio button ring (>= 3:1 on Window and Base: Fusion's own ring all but vanishes on dark)
+_INDICATOR_RING = ("#5f646c", "#a4abb5", "#000000", "#ffffff")
 
 
 def current_theme() -> str:
@@ -79,6 +82,41 @@ def _stylesheet(presentation: bool) -> str:
         return ""
 
 
+def _check_mark(color: str) -> str:
+    """Path of the check-mark image nearest ``color``: the white or the black one."""
+    name = "check_white.svg" if QtGui.QColor(color).lightnessF() > 0.5 else "check_black.svg"
+    try:
+        return resources.files("resources").joinpath(name).as_posix()
+    except (AttributeError, ModuleNotFoundError, NotADirectoryError):
+        return ""
+
+
+def indicator_stylesheet(theme: str, presentation: bool) -> str:
+    """Check boxes and radio buttons drawn with a ring that stands out on the window and on the base colour,
+    filled with the highlight colour when checked, bigger in presentation mode (16 pt labels)."""
+    col = _column(theme, presentation)
+    c = {role: values[col] for role, values in _COLORS.items()}
+    ring, off = _INDICATOR_RING[col], _DISABLED_TEXT[col]
+    size, bw = (18, 3) if presentation else (12, 2)
+    mark = _check_mark(c["HighlightedText"])                                   # the palette's text on highlight
+    mark_off = _check_mark("#000000" if QtGui.QColor(off).lightnessF() > 0.5 else "#ffffff")   # the other one
+    dot = ("qradialgradient(cx:0.5, cy:0.5, radius:0.5, fx:0.5, fy:0.5, stop:0 {0}, stop:0.42 {0}, stop:0.52 {1}, "
+           "stop:1 {1})")
+    return f"""
+QCheckBox::indicator, QRadioButton::indicator {{ width: {size}px; height: {size}px;
+    border: {bw}px solid {ring}; background: {c["Base"]}; }}
+QCheckBox::indicator {{ border-radius: {bw + 1}px; }}
+QRadioButton::indicator {{ border-radius: {size // 2 + bw}px; }}
+QCheckBox::indicator:hover, QRadioButton::indicator:hover {{ border-color: {c["Highlight"]}; }}
+QCheckBox::indicator:checked {{ border-color: {c["Highlight"]}; background: {c["Highlight"]}; image: url("{mark}"); }}
+QRadioButton::indicator:checked {{ border-color: {c["Highlight"]};
+    background: {dot.format(c["Highlight"], c["Base"])}; }}
+QCheckBox::indicator:disabled, QRadioButton::indicator:disabled {{ border-color: {off}; background: {c["Window"]}; }}
+QCheckBox::indicator:checked:disabled {{ background: {off}; image: url("{mark_off}"); }}
+QRadioButton::indicator:checked:disabled {{ background: {dot.format(off, c["Window"])}; }}
+"""
+
+
 def apply(app: QtWidgets.QApplication, theme: str = "light", presentation: bool = False) -> None:
     """Set palette, font size and stylesheet on ``app`` (GUI thread)."""
     if theme not in THEMES:
@@ -90,7 +128,7 @@ def apply(app: QtWidgets.QApplication, theme: str = "light", presentation: bool 
     font = QtGui.QFont(_state["base_font"])
     font.setPointSize(style_for(presentation).font_pt)
     app.setFont(font)
-    app.setStyleSheet(_stylesheet(presentation))
+    app.setStyleSheet(_stylesheet(presentation) + indicator_stylesheet(theme, presentation))
 
 
 def restyle_plots(root: QtWidgets.QWidget) -> int:

@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from core.knn import KNearestNeighbor
-from core.preprocess import to_features
 
 try:  # optional: without it jobs simply use every core
     from threadpoolctl import ThreadpoolController
@@ -66,15 +65,6 @@ def spare_core():
             if _depth == 0 and _limiter is not None:
                 _limiter.restore_original_limits()
                 _limiter = None
-_controller = None
-
-
-def _blas_controller():
-    """The threadpoolctl controller, made once (inspecting the loaded libraries takes ~15 ms)."""
-    global _controller
-    if _controller is None and ThreadpoolController is not None:
-        _controller = ThreadpoolController()
-    return _controller
 
 
 def sparing(fn):
@@ -89,15 +79,15 @@ def sparing(fn):
 class KnnSession:
     """What every panel shares for one data set: features, fitted models and their cost.
 
-    Each metric gets the feature type its core fast path wants: L2 uses float32 features
-    (``core.preprocess.to_features``: one matrix product per query block), L1 keeps the flattened
-    ``uint8`` pixels (exact integer arithmetic). Both hold the same numbers, so predictions are
-    identical to running on float features.
+    Both metrics work on the flattened ``uint8`` pixels -- no float copy of the training set (600 MB
+    for CIFAR-10); core's fast paths take ``uint8`` directly and compute in exact integer
+    arithmetic where it matters, so the answers are the exact ones (the same as float64 on the
+    same numbers).
 
     Attributes
     ----------
     dataset : core.datasets.Dataset
-    train_features, test_features : dict metric -> (N, D) array (``"l2"``: float32, ``"l1"``: uint8)
+    train_features, test_features : dict metric -> (N, D) uint8 array (the same array for both)
     models : dict metric -> fitted :class:`core.knn.KNearestNeighbor`
     fit_seconds : dict metric -> measured time of ``fit`` (memorising the training set)
     generation : int
@@ -124,7 +114,7 @@ class KnnSession:
         """Features of extra images (e.g. perturbed copies) in the form ``metric``'s model expects."""
         images = np.asarray(images, dtype=np.uint8)
         flat = images.reshape(images.shape[0], -1)
-        return to_features(images) if metric == "l2" else flat
+        return flat
 
 
 def prepare_session(dataset, generation: int, ctx=None) -> KnnSession:
@@ -136,9 +126,8 @@ def prepare_session(dataset, generation: int, ctx=None) -> KnnSession:
 
     step(0, "Flattening the images…")
     u8 = (dataset.X_train.reshape(dataset.n_train, -1), dataset.X_test.reshape(dataset.n_test, -1))
-    f32 = (to_features(dataset.X_train), to_features(dataset.X_test))
-    train = {"l1": u8[0], "l2": f32[0]}
-    test = {"l1": u8[1], "l2": f32[1]}
+    train = {"l1": u8[0], "l2": u8[0]}
+    test = {"l1": u8[1], "l2": u8[1]}
     models, seconds = {}, {}
     for i, metric in enumerate(("l2", "l1")):
         step(1 + i, f"Memorising the training set for {metric.upper()} (fit)…")

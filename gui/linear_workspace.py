@@ -104,8 +104,8 @@ class LinearWorkspace(LinearFilesMixin, Workspace):
         main = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         main.addWidget(top)
         main.addWidget(self.inspector)
-        main.setStretchFactor(0, 3)
-        main.setStretchFactor(1, 2)
+        main.setStretchFactor(0, 1)    # the inspector keeps the height set by _apply_sizes (all class rows),
+        main.setStretchFactor(1, 0)    # the curves and templates take what the window gains or loses
         for s in (top, main):
             s.setChildrenCollapsible(False)
         right = QtWidgets.QWidget()
@@ -185,6 +185,7 @@ class LinearWorkspace(LinearFilesMixin, Workspace):
         self.controls.set_values(values)
         self._mode = mode
         self.inspector.set_data(dataset.X_test, dataset.y_test, None, dataset.class_names)
+        self.inspector.fit_in(self._splitters[1], grow_only=True)
         self.reset(None)
         self._show_message(f"{dataset.summary()} — defaults for this data set loaded: learning rate "
                            f"{self.controls.lr_slider.label.text()}, λ {self.controls.reg_slider.label.text()}, "
@@ -363,9 +364,8 @@ class LinearWorkspace(LinearFilesMixin, Workspace):
 
     def _apply_sizes(self) -> None:
         top, main, outer = self._splitters
-        h, w = max(400, self.height()), max(800, self.width())
-        top_share = 0.66 if self.presentation else 0.6
-        main.setSizes([int(h * top_share), int(h * (1 - top_share))])
+        w = max(800, self.width())
+        self.inspector.fit_in(main, share=0.34 if self.presentation else 0.4)   # and every class row in view
         side = self._scroll.minimumWidth()
         top.setSizes([int((w - side) * 0.55), int((w - side) * 0.45)])
         outer.setSizes([side, w - side])

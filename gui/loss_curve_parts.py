@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 __all__ = ["MODEL_COLORS", "SERIES", "model_color", "plot_background", "IntegerAxis", "ModelCurves",
-           "nice_ceiling"]
+           "nice_ceiling", "shown_y_range", "empty_y_range", "restart_accuracy_view"]
 
 MODEL_COLORS = {"hinge": "#e8710a", "softmax": "#1a6fd6"}
 SERIES = (("total", "total", QtCore.Qt.PenStyle.SolidLine),
@@ -92,3 +92,41 @@ def nice_ceiling(v: float) -> float:
     return float(10 * k)
 
 
+
+
+def shown_y_range(histories: dict, series: list[str], raw: bool, log: bool) -> tuple[float | None, float | None]:
+    """(min, max) of what the loss plot draws of ``{model: History}`` (the ``series`` shown, smoothed and, with
+    ``raw``, raw), in view units (log10 on a log axis); (None, None) when nothing is drawn."""
+    los, his = [], []
+    for h in histories.values():
+        for key in series:
+            if not len(h):
+                continue
+            for arr in ((h.column(key), h.smoothed(key)) if raw else (h.smoothed(key),)):
+                a = arr[np.isfinite(arr) & (arr > 0)] if log else arr[np.isfinite(arr)]
+                if a.size:
+                    los.append(a.min())
+                    his.append(a.max())
+    if not los:
+        return None, None
+    lo, hi = float(min(los)), float(max(his))
+    return (np.log10(lo), np.log10(hi)) if log else (lo, hi)
+
+
+def empty_y_range(expected, log: bool) -> tuple[float | None, float | None]:
+    """The loss axis of a run with no points yet: from 0 up to the expected initial losses (the sanity-check
+    lines, where the new curve will start), in view units (log10 on a log axis); (None, None) without them."""
+    values = [float(v) for v in expected if np.isfinite(v) and v > 0]
+    if not values:
+        return None, None
+    if log:
+        return float(np.log10(min(values))) - 0.5, float(np.log10(max(values))) + 0.2
+    return 0.0, 1.1 * max(values)
+
+
+def restart_accuracy_view(plot: pg.PlotItem) -> None:
+    """The accuracy plot of a new run: 0..100 % over epochs 0..1, epochs auto-ranged again as points arrive
+    (undoes whatever the user zoomed or panned to during the previous run)."""
+    plot.setXRange(0, 1, padding=0)
+    plot.setYRange(0, 100)
+    plot.enableAutoRange(x=True)

@@ -20,8 +20,8 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from core.fileio import write_text_atomic
-from gui.loss_curve_parts import (MODEL_COLORS, SERIES, IntegerAxis, ModelCurves, model_color, nice_ceiling,
-                                  plot_background)
+from gui.loss_curve_parts import (MODEL_COLORS, SERIES, IntegerAxis, ModelCurves, empty_y_range, model_color,
+                                  nice_ceiling, plot_background, restart_accuracy_view, shown_y_range)
 from gui.theme import style_for
 
 __all__ = ["LossCurves", "MODEL_COLORS", "SERIES", "model_color", "plot_background"]
@@ -160,14 +160,16 @@ class LossCurves(QtWidgets.QWidget):
                                  for _, _, st in SERIES]
         for item, label in zip(self._legend_samples, list(names) + [lab for _, lab, _ in SERIES]):
             self.loss_legend.addItem(item, label)
-        self.loss_legend.setColumnCount(len(self._legend_samples) if not self._presentation_on else 3)
+        self._fit_legend()
         for c in self._curves.values():
             self.acc_legend.addItem(c.train_acc, f"{c.name} train")
             self.acc_legend.addItem(c.val_acc, f"{c.name} val")
         self.clear_markers()
         self._histories = {}
-        self._x_hi = 0.0
-        self._follow_x = True
+        # a new run: both plots follow it again from the start, whatever the user zoomed or panned to
+        self._x_hi, self._follow_x = 0.0, True
+        restart_accuracy_view(self.acc_plot)
+        self.hover_line.setVisible(False)
         self._apply_visibility()
 
     def model_names(self) -> list[str]:
@@ -195,34 +197,20 @@ class LossCurves(QtWidgets.QWidget):
         if not self._follow_x:
             return
         last = max((h.last_iteration for h in histories.values()), default=0)
-        if last > self._x_hi or self._x_hi > 10 * max(last, 10):
+        if self._x_hi <= 0 or last > self._x_hi or self._x_hi > 10 * max(last, 10):   # (0: a new run)
             self._x_hi = nice_ceiling(max(10.0, last * 1.2))
             vb.setXRange(0, self._x_hi, padding=0.01)
-        lo, hi = self._shown_y_range(histories)
+        log = self.log_box.isChecked()
+        lo, hi = shown_y_range(histories, [k for k, box in self.series_boxes.items() if box.isChecked()],
+                               self.raw_box.isChecked(), log)
+        if lo is None:          # no points yet: show where the new curve will start
+            lo, hi = empty_y_range(self._expected_values.values(), log)
         if lo is None:
             return
         (_, _), (a, b) = vb.viewRange()
         span = max(hi - lo, 1e-9)
         if lo < a or hi > b or (b - a) > 2.0 * span + 1e-12:
             vb.setYRange(lo - 0.08 * span, hi + 0.08 * span, padding=0)
-
-    def _shown_y_range(self, histories: dict):
-        """(min, max) of what the loss plot draws, in view units (log10 on a log axis)."""
-        los, his = [], []
-        log = self.log_box.isChecked()
-        for h in histories.values():
-            for key, _, _ in SERIES:
-                if not self.series_boxes[key].isChecked() or not len(h):
-                    continue
-                for arr in ((h.column(key), h.smoothed(key)) if self.raw_box.isChecked() else (h.smoothed(key),)):
-                    a = arr[np.isfinite(arr) & (arr > 0)] if log else arr[np.isfinite(arr)]
-                    if a.size:
-                        los.append(a.min())
-                        his.append(a.max())
-        if not los:
-            return None, None
-        lo, hi = float(min(los)), float(max(his))
-        return (np.log10(lo), np.log10(hi)) if log else (lo, hi)
 
     def refresh(self, histories: dict, *, accuracy: bool = True) -> None:
         """Repaint from ``{model: History}`` (called by the workspace's throttled timer).
@@ -349,9 +337,20 @@ class LossCurves(QtWidgets.QWidget):
         self._presentation_on = bool(on)
         for line in list(self._expected.values()) + self._markers:
             line.label.setFont(self._label_font())
-        self.loss_legend.setColumnCount(3 if on else max(1, len(self._legend_samples)))
         for legend in (self.loss_legend, self.acc_legend):
             legend.setLabelTextSize(f"{self._style.plot_font_pt - 1}pt")
+        self._fit_legend()
+
+    def _fit_legend(self) -> None:
+        """The loss legend on one row when it fits the plot's width, else (on a projector) in 3 columns."""
+        items = self.loss_legend.items
+        one_row = sum(s.boundingRect().width() + lab.item.boundingRect().width() + 12 for s, lab in items)
+        fits = not self._presentation_on or one_row <= self.loss_widget.width() - 24
+        self.loss_legend.setColumnCount(max(1, len(items)) if fits else 3)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit_legend()
 
     # ------------------------------------------------------------------ hover
     def _on_mouse_moved(self, pos) -> None:

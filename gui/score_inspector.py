@@ -17,18 +17,14 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from core.losses import hinge_per_example, hinge_terms, softmax_per_example, softmax_probabilities
 from gui.loss_curves import model_color, plot_background
+from gui.score_table import CORRECT, FREE, PAYS, ScoreTable
 from gui.theme import style_for
 from gui.widgets.image_grid import ImageGrid
 from gui.widgets.qimage import to_pixmap
 
-__all__ = ["ScoreInspector"]
+__all__ = ["ScoreInspector", "CORRECT", "PAYS", "FREE"]
 
-CORRECT = QtGui.QColor("#2ca02c")
-PAYS = QtGui.QColor("#d62728")
-FREE = QtGui.QColor("#9aa7b8")
-COLUMNS = ("class", "score s_j", "hinge term", "exp(s_j)", "p_j")
-COLUMN_TIPS = ("", "s_j = w_j·x + b_j", "max(0, s_j − s_y + Δ): what class j costs under the hinge loss",
-               "unnormalised probability e^(s_j)", "softmax probability e^(s_j) / Σ_k e^(s_k)")
+TOP_SHARE_MIN = 0.4     # fit_in leaves at least this much of its splitter to the widgets above
 
 
 class ScoreInspector(QtWidgets.QWidget):
@@ -114,33 +110,25 @@ class ScoreInspector(QtWidgets.QWidget):
         for line in (self.zero_line, self.sy_line, self.threshold_line):
             self.score_plot.addItem(line, ignoreBounds=True)
 
-        # table
-        self.model = _ScoreTableModel(self)
-        self.table = QtWidgets.QTableView()
-        self.table.setObjectName("inspector_table")
-        self.table.setModel(self.model)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.NoSelection)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        # table (rows sized to the font) with the whole height of the body; the summary under the plots
+        self.table = ScoreTable()
+        self.model = self.table.score_model
         self.summary = QtWidgets.QLabel("")
         self.summary.setObjectName("inspector_summary")
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(QtCore.Qt.TextFormat.RichText)
-        right = QtWidgets.QVBoxLayout()
-        right.addWidget(self.table, 1)
-        right.addWidget(self.summary)
+        middle = QtWidgets.QVBoxLayout()
+        middle.addWidget(self.glw, 1)
+        middle.addWidget(self.summary)
 
         body = QtWidgets.QHBoxLayout()
         lw = QtWidgets.QWidget()
         lw.setLayout(left)
         self._left = lw
         lw.setFixedWidth(168)
-        rw = QtWidgets.QWidget()
-        rw.setLayout(right)
         body.addWidget(lw)
-        body.addWidget(self.glw, 3)
-        body.addWidget(rw, 4)
+        body.addLayout(middle, 3)
+        body.addWidget(self.table, 2)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(top)
@@ -243,6 +231,35 @@ class ScoreInspector(QtWidgets.QWidget):
             p.titleLabel.setText(p.titleLabel.text, size=f"{self._style.plot_font_pt}pt", color=self._fg)
         self.update_view()
 
+    # ------------------------------------------------------------------ height
+    def full_height(self) -> int:
+        """The height at which the picker row and every class row of the table show, without scrolling."""
+        lay = self.layout()
+        m = lay.contentsMargins()
+        picker = lay.itemAt(0)
+        picker.invalidate()                     # its cached hint may predate the strip's new images and font
+        table = self.table.height_for_rows(max(1, len(self._class_names)))
+        return m.top() + picker.sizeHint().height() + lay.spacing() + table + m.bottom()
+
+    def fit_in(self, splitter: QtWidgets.QSplitter, share: float = 0.0, grow_only: bool = False) -> None:
+        """Size this widget, the lower of the two children of the vertical ``splitter``, to ``share`` of it or
+        to :meth:`full_height` if that is more (never more than ``1 - TOP_SHARE_MIN``); ``grow_only`` never
+        makes it smaller than it is (a data set with more classes, after the user moved the splitter).
+        The splitter should give what it gains or loses later to its other child (stretch factors 1, 0)."""
+        holder = splitter.parentWidget()
+        if holder is not None and holder.layout() is not None:
+            holder.layout().activate()                 # fonts may have just changed the lines above
+        sizes = splitter.sizes()
+        total = sum(sizes)
+        if not splitter.isVisible() or total <= 0:    # not laid out: sizes and height mean nothing yet
+            want = self.full_height()
+            splitter.setSizes([max(1, splitter.height() - want), want])
+            return
+        want = min(max(int(total * share), self.full_height()), int(total * (1 - TOP_SHARE_MIN)))
+        if grow_only:
+            want = max(want, sizes[-1])
+        splitter.setSizes([total - want, want])
+
     # ------------------------------------------------------------------ painting
     def update_view(self) -> None:
         """Recompute the scores of the chosen image with the chosen model and repaint everything."""
@@ -311,8 +328,7 @@ class ScoreInspector(QtWidgets.QWidget):
             rows.append([self._class_names[j], _num(s[j]), "(correct class)" if j == y else _num(terms[j]),
                          f"{ex[j]:.3g}", f"{probs[j]:.3f}"])
             kinds.append("correct" if j == y else ("pays" if terms[j] > 0 else ""))
-        self.model.set_rows(rows, kinds)
-        self.table.resizeColumnsToContents()
+        self.table.show_rows(rows, kinds)
 
     def table_text(self) -> list[list[str]]:
         """The table as shown (for tests)."""
@@ -322,50 +338,3 @@ class ScoreInspector(QtWidgets.QWidget):
 def _num(v: float) -> str:
     """3 decimals for the lecture-sized numbers, 4 significant digits for huge ones (a diverged W)."""
     return f"{v:.3f}" if abs(v) < 1e4 else f"{v:.4g}"
-
-
-class _ScoreTableModel(QtCore.QAbstractTableModel):
-    """Rows of the score table: class, s_j, hinge term, exp(s_j), p_j; the correct row bold green."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.rows: list[list[str]] = []
-        self.kinds: list[str] = []
-        self._bold = QtGui.QFont()
-        self._bold.setBold(True)
-
-    def set_rows(self, rows: list[list[str]], kinds: list[str]) -> None:
-        self.beginResetModel()
-        self.rows, self.kinds = rows, kinds
-        self.endResetModel()
-
-    def rowCount(self, parent=QtCore.QModelIndex()) -> int:  # noqa: N802 - Qt override
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QtCore.QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=QtCore.Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == QtCore.Qt.Orientation.Horizontal:
-            if role == QtCore.Qt.ItemDataRole.DisplayRole:
-                return COLUMNS[section]
-            if role == QtCore.Qt.ItemDataRole.ToolTipRole:
-                return COLUMN_TIPS[section] or None
-        return None
-
-    def data(self, index, role=QtCore.Qt.ItemDataRole.DisplayRole):
-        r, c = index.row(), index.column()
-        R = QtCore.Qt.ItemDataRole
-        if role == R.DisplayRole:
-            return self.rows[r][c]
-        kind = self.kinds[r]
-        if role == R.FontRole and kind == "correct":
-            return self._bold
-        if role == R.ForegroundRole:
-            if kind == "correct":
-                return QtGui.QBrush(CORRECT)
-            if kind == "pays" and c == 2:
-                return QtGui.QBrush(PAYS)
-        if role == R.TextAlignmentRole and c > 0:
-            return int(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
-        return None

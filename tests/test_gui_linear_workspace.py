@@ -13,36 +13,11 @@ import numpy as np
 import pytest
 from PySide6 import QtCore
 
-from core.datasets import load
 from core.losses import expected_initial_loss
-from gui.linear_workspace import LinearWorkspace
-from gui.workers import JobRunner
+from tests._linear_gui import digits, idle as _idle, ws  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.gui
 LEFT = QtCore.Qt.MouseButton.LeftButton
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load("digits")
-
-
-@pytest.fixture
-def ws(qtbot, digits):
-    runner = JobRunner()
-    w = LinearWorkspace(runner)
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    w.set_dataset(digits, val_fraction=0.2, seed=0)
-    yield w
-    w.shutdown()
-    runner.shutdown()
-
-
-def _idle(qtbot, w, timeout=10000):
-    qtbot.waitUntil(lambda: not w.controller.running and w.controller.state == "idle", timeout=timeout)
-    w.repaint_now(force=True)
 
 
 def _iteration_shown(w) -> int:

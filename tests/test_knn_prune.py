@@ -70,7 +70,7 @@ def test_duplicates_and_exact_copies_tie_to_the_lower_index(monkeypatch):
     X[4000:4300] = X[0:300]                      # duplicates: equal distances everywhere
     X[4500:4510] = X[7]
     Q = np.concatenate([X[:40], X[4505:4506].repeat(5, 0), _images(rng, 100)])
-    for k in (1, 5, 12):
+    for k in (1, 5, 10):
         dist, idx = pruned(X, Q, k)
         bd, bi = brute(Q, X, k)
         np.testing.assert_array_equal(idx, bi)

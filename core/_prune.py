@@ -54,7 +54,7 @@ MARGIN_UNITS = 4.0
 BLOCK_ROWS = 256             # queries per block (a smaller buffer: fresh pages are slow to fault in)
 FALLBACK_FRACTION = 1 / 4    # a query whose candidates exceed this share of M goes the full way
 _EPS32 = float(np.finfo(np.float32).eps) / 2
-_CHUNK = 2048                # training rows projected at a time
+_CHUNK = 512                 # training rows projected at a time (small buffers: fresh pages are slow)
 
 
 def worth_it(n_queries: int, m: int, d: int, k: int) -> bool:
@@ -273,7 +273,7 @@ def exact_rows(A: np.ndarray, a_sq: np.ndarray, X: np.ndarray, b_sq: np.ndarray,
     d = A.shape[1]
     piece = _piece(d)
     out = np.empty((n, q), dtype=np.float64)
-    step = max(1, 2**21 // (q * d))                       # ~8 MB of float32 per step
+    step = max(1, 2**19 // (q * d))                       # ~2 MB of float32 per step
 
     def work(lo: int, hi: int) -> None:
         for i in range(lo, hi, step):

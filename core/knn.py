@@ -38,6 +38,7 @@ from core.progress import check_cancel, report
 from core.validation import NotFittedError, check_array, check_choice, check_k, check_X_y
 
 _PROJECTION_LOCK = threading.Lock()
+ALGORITHMS = ("auto", "brute")
 
 __all__ = ["TIE_RULE", "VoteResult", "vote", "KNearestNeighbor"]
 
@@ -96,6 +97,10 @@ class KNearestNeighbor:
     ----------
     k : int, neighbours that vote (1 <= k <= number of training images).
     metric : ``"l2"`` (Euclidean) or ``"l1"`` (Manhattan).
+    algorithm : ``"auto"`` (default) or ``"brute"``. Both give exactly the same neighbours.
+        ``"brute"`` ranks every training image by its distance to each query (the lecture's kNN);
+        ``"auto"`` may instead use the projection lower bound of :mod:`core._prune` when that is
+        faster (many uint8 queries, L2, a large training set).
 
     Attributes (after ``fit``)
     --------------------------
@@ -104,17 +109,18 @@ class KNearestNeighbor:
     n_train_ : N.  n_features_ : D.
     """
 
-    def __init__(self, k: int = 1, metric: str = "l2"):
+    def __init__(self, k: int = 1, metric: str = "l2", algorithm: str = "auto"):
         self.k = k
         self.metric = metric
+        self.algorithm = algorithm
 
     def get_params(self) -> dict:
-        return {"k": self.k, "metric": self.metric}
+        return {"k": self.k, "metric": self.metric, "algorithm": self.algorithm}
 
     def set_params(self, **params) -> "KNearestNeighbor":
         for key, value in params.items():
-            if key not in ("k", "metric"):
-                raise ValueError(f"unknown parameter {key!r} for KNearestNeighbor (use k, metric)")
+            if key not in ("k", "metric", "algorithm"):
+                raise ValueError(f"unknown parameter {key!r} for KNearestNeighbor (use k, metric, algorithm)")
             setattr(self, key, value)
         return self
 
@@ -122,6 +128,7 @@ class KNearestNeighbor:
     def fit(self, X, y) -> "KNearestNeighbor":
         """Memorise the training set (and its squared norms). Returns ``self``."""
         check_choice(self.metric, "metric", METRICS)
+        check_choice(self.algorithm, "algorithm", ALGORITHMS)
         X = _as_features(X, "X")
         X, y = check_X_y(X, y)
         self.X_ = np.ascontiguousarray(X)
@@ -174,8 +181,10 @@ class KNearestNeighbor:
         A = self._check_query(X)
         tr = self._train_set()
         n, m = A.shape[0], tr.m
+        check_choice(self.algorithm, "algorithm", ALGORITHMS)
         proj = None
-        if tr.metric == "l2" and tr.integer and A.dtype == np.uint8 and _prune.worth_it(n, m, tr.d, k):
+        if self.algorithm == "auto" and tr.metric == "l2" and tr.integer and A.dtype == np.uint8 \
+                and _prune.worth_it(n, m, tr.d, k):
             try:
                 proj = self._projection(cancel)
             except ArithmeticError:     # no usable basis for this data: the full search is exact too

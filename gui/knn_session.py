@@ -131,9 +131,14 @@ def prepare_session(dataset, generation: int, ctx=None) -> KnnSession:
     models, seconds = {}, {}
     for i, metric in enumerate(("l2", "l1")):
         step(1 + i, f"Memorising the training set for {metric.upper()} (fit)…")
-        t0 = time.perf_counter()
-        models[metric] = KNearestNeighbor(k=1, metric=metric).fit(train[metric], dataset.y_train)
-        seconds[metric] = time.perf_counter() - t0
+        best = np.inf
+        for _ in range(3):     # best of 3 when it is quick: one thread switch could double a 1 ms fit
+            t0 = time.perf_counter()
+            models[metric] = KNearestNeighbor(k=1, metric=metric).fit(train[metric], dataset.y_train)
+            best = min(best, time.perf_counter() - t0)
+            if best > 0.05:
+                break
+        seconds[metric] = best
     step(3, "Ready")
     return KnnSession(dataset, train, test, models, seconds, generation)
 

@@ -154,3 +154,48 @@ def test_new_dataset_cancels_and_clears(qtbot, ws, digits):
     assert ws.evaluate.result is None
     assert plain(ws.evaluate.accuracy_label.text()) == "Not evaluated yet"
     assert ws.evaluate.run_button.text() == "Evaluate k = 5, L2 on 100 test images"
+
+
+def test_scaling_estimate_counts_one_time_setup_once(monkeypatch):
+    """The first prediction on a fitted model may include set-up (core's search projection): the
+    estimate for the whole test set is set-up + per-image time x test images, not the first sample's
+    per-image time x test images (which would charge the set-up once per 300 images)."""
+    import types
+
+    from gui import knn_timing
+
+    clock = [0.0]
+
+    class FakeModel:
+        def __init__(self, k, metric, algorithm):
+            assert algorithm == "brute"     # the lecture's kNN at every size: no step where core switches
+            self.calls = 0
+
+        def fit(self, X, y):
+            clock[0] += 0.01
+            return self
+
+        def predict(self, q, k, cancel=None):
+            clock[0] += (0.5 if self.calls == 0 else 0.0) + 0.001 * len(q)
+            self.calls += 1
+
+    monkeypatch.setattr(knn_timing, "KNearestNeighbor", FakeModel)
+    monkeypatch.setattr(knn_timing, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+    ctx = types.SimpleNamespace(check=lambda: None, cancelled=lambda: False, emit=lambda p: None,
+                                progress=lambda *a: None)
+    X, y, Xt = np.zeros((4000, 4), np.uint8), np.zeros(4000, int), np.zeros((5000, 4), np.uint8)
+    points = knn_timing.measure_scaling(X, y, Xt, "l2", 1, ctx, n_points=3, n_queries=300)
+    assert [p[0] for p in points] == [1000, 2500, 4000]
+    for _, fit, predict_all in points:
+        assert fit == pytest.approx(0.01)
+        assert predict_all == pytest.approx(0.5 + 0.001 * 5000)     # not (0.5 + 0.3) / 300 * 5000
+
+
+def test_a_measured_evaluation_faster_than_the_brute_force_curve_is_explained(qtbot, ws, digits):
+    _evaluate(qtbot, ws)
+    timing = ws.evaluate.timing
+    timing.set_test_seconds(1.0)
+    note = plain(timing._shortcut_note(digits.n_train, 5.0))
+    assert "took 1.0 s, not 5.0 s" in note and "same neighbours" in note
+    assert timing._shortcut_note(digits.n_train, 1.1) == ""          # no gap to explain
+    assert timing._shortcut_note(digits.n_train // 2, 5.0) == ""     # not the full training set

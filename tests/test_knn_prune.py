@@ -24,10 +24,11 @@ def brute(Q, X, k):
     return np.take_along_axis(D, order, axis=1), order
 
 
-def full_search(X, Q, k, monkeypatch):
-    with monkeypatch.context() as mp:
-        mp.setattr(_prune, "worth_it", lambda *a: False)
-        return KNearestNeighbor(k).fit(X, np.zeros(len(X), int)).kneighbors(Q, k)
+def full_search(X, Q, k, monkeypatch=None):
+    model = KNearestNeighbor(k, algorithm="brute").fit(X, np.zeros(len(X), int))
+    out = model.kneighbors(Q, k)
+    assert getattr(model, "_proj", None) is None
+    return out
 
 
 def pruned(X, Q, k):
@@ -171,3 +172,11 @@ def test_small_problems_and_single_queries_do_not_build_a_projection():
     assert model._proj is not None
     model.fit(X[:4500], np.zeros(4500, int))
     assert model._proj is None                                   # a new training set drops it
+
+
+def test_algorithm_is_a_validated_parameter():
+    model = KNearestNeighbor(3, algorithm="brute")
+    assert model.get_params() == {"k": 3, "metric": "l2", "algorithm": "brute"}
+    assert model.set_params(algorithm="auto").algorithm == "auto"
+    with pytest.raises(ValueError, match="algorithm"):
+        KNearestNeighbor(algorithm="kd_tree").fit(np.zeros((3, 2)), [0, 1, 2])

@@ -18,23 +18,25 @@ Conventions
   iterations (minibatch updates), as in the lecture -- scikit-learn's ``SGDClassifier`` counts epochs.
 * The hyperparameter is called ``loss`` (as in scikit-learn), so the method that evaluates the full loss
   is :meth:`LinearClassifier.compute_loss`.
+* The input checks (hyperparameters, arrays, labels, classes, fitted or not) live in
+  :mod:`core.linear_checks`; this module holds the model, its training loop and its predictions.
 """
 from __future__ import annotations
 
 import contextlib
 import math
-import numbers
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
-from core.losses import LOSSES, data_loss, softmax_probabilities
+from core.linear_checks import (PARAMS, check_classes, check_features, check_fitted, check_samples,
+                                 check_validation_set, encode_labels, validate_params)
+from core.losses import data_loss, softmax_probabilities
 from core.preprocess import template_images, template_images_shared
 from core.progress import check_cancel, report
 from core.regularization import penalty as penalty_fn
-from core.validation import (NotFittedError, check_array, check_choice, check_in_range, check_labels,
-                             check_positive, check_random_state)
+from core.validation import check_in_range, check_labels, check_random_state
 
 __all__ = ["LinearClassifier", "LossParts", "StepResult", "Record", "TrainingDiverged", "EVAL_CAP",
            "limit_blas_threads"]
@@ -42,8 +44,6 @@ __all__ = ["LinearClassifier", "LossParts", "StepResult", "Record", "TrainingDiv
 EVAL_CAP = 10_000
 """Train accuracy at epoch ends is measured on at most this many (evenly spaced) training examples."""
 
-_PARAMS = ("loss", "penalty", "reg", "learning_rate", "batch_size", "init_scale", "delta", "momentum",
-           "random_state")
 _EXPLODE = 1e6  # a loss this many times the first loss (and > 1e6) counts as diverged
 
 
@@ -152,14 +152,14 @@ class LinearClassifier:
     # ------------------------------------------------------------------ parameters
     def get_params(self, deep=True):
         """Hyperparameters as a dict (scikit-learn contract)."""
-        return {name: getattr(self, name) for name in _PARAMS}
+        return {name: getattr(self, name) for name in PARAMS}
 
     def set_params(self, **params):
         """Set hyperparameters by name (validated when training next uses them). Returns ``self``."""
         for name in params:
-            if name not in _PARAMS:
+            if name not in PARAMS:
                 raise ValueError(f"invalid parameter {name!r} for LinearClassifier; "
-                                 f"valid parameters are {', '.join(_PARAMS)}")
+                                 f"valid parameters are {', '.join(PARAMS)}")
         for name, value in params.items():
             setattr(self, name, value)
         return self
@@ -167,22 +167,7 @@ class LinearClassifier:
     def validated_params(self):
         """Check every hyperparameter and return clean values; ``ValueError``/``TypeError`` name the
         parameter, the rule and the value (``learning_rate must be a finite number > 0 (got learning_rate=-0.1)``)."""
-        check_choice(self.loss, "loss", tuple(LOSSES))
-        pen = "none" if self.penalty is None else self.penalty
-        check_choice(pen, "penalty", ("l2", "l1", "none"))
-        bs = self.batch_size
-        if isinstance(bs, bool) or not isinstance(bs, numbers.Integral):
-            raise TypeError(f"batch_size must be an integer (got batch_size={bs!r})")
-        if bs < 1:
-            raise ValueError(f"batch_size must be >= 1 (got batch_size={bs!r})")
-        mom = check_in_range(self.momentum, "momentum", 0.0, 1.0)
-        if mom >= 1.0:
-            raise ValueError(f"momentum must be >= 0 and < 1 (got momentum={self.momentum!r})")
-        check_random_state(self.random_state)
-        return {"loss": self.loss, "penalty": pen, "reg": check_positive(self.reg, "reg", strict=False),
-                "learning_rate": check_positive(self.learning_rate, "learning_rate"), "batch_size": int(bs),
-                "init_scale": check_positive(self.init_scale, "init_scale", strict=False),
-                "delta": check_positive(self.delta, "delta", strict=False), "momentum": mom}
+        return validate_params(self)
 
     # ------------------------------------------------------------------ set-up
     def init_params(self, n_features, n_classes, rng=None):
@@ -212,27 +197,14 @@ class LinearClassifier:
         self._first_loss = None
 
     def _check_fitted(self):
-        if not hasattr(self, "W_"):
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet: "
-                                 "call fit(X, y) (or train it) before using it to predict")
+        check_fitted(self)
 
     def _check_X(self, X, name="X"):
-        X = check_array(X, name)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"{name} has {X.shape[1]} features but the classifier expects "
-                             f"{self.n_features_in_} (got shape {X.shape})")
-        return X
+        return check_features(X, self.n_features_in_, name)
 
     def _encode(self, y, name="y"):
         """Labels -> row indices into ``classes_``."""
-        y = np.asarray(y)
-        idx = np.searchsorted(self.classes_, y)
-        idx = np.clip(idx, 0, len(self.classes_) - 1)
-        bad = self.classes_[idx] != y
-        if bad.any():
-            raise ValueError(f"{name} contains labels the classifier does not know: "
-                             f"{np.unique(y[bad])[:10].tolist()} (classes are {self.classes_.tolist()})")
-        return idx.astype(np.int64)
+        return encode_labels(self.classes_, y, name)
 
     # ------------------------------------------------------------------ training
     def fit(self, X, y, epochs=10, X_val=None, y_val=None, *, classes=None, progress=None, cancel=None):
@@ -251,23 +223,18 @@ class LinearClassifier:
         finite weights are kept).
         """
         self.validated_params()
-        X, y = _check_X_y(X, y)
+        X, y = check_samples(X, y)
         epochs = check_in_range(epochs, "epochs", 0, 10**6, integer=True)
         self._init_classes(X, y, classes)
         yi = self._encode(y)
-        val = None
-        if X_val is not None or y_val is not None:
-            if X_val is None or y_val is None:
-                raise ValueError("X_val and y_val must be given together")
-            Xv, yv = _check_X_y(X_val, y_val, "X_val", "y_val")
-            val = (self._check_X(Xv, "X_val"), self._encode(yv, "y_val"))
+        val = check_validation_set(X_val, y_val, self.n_features_in_, self.classes_)
         with limit_blas_threads():
             self._run_epochs(X, yi, epochs, val, progress=progress, cancel=cancel)
         return self
 
     def partial_fit(self, X, y, *, classes=None):
         """One more epoch of SGD on ``(X, y)`` (initialising first if not fitted). Returns ``self``."""
-        X, y = _check_X_y(X, y)
+        X, y = check_samples(X, y)
         if not hasattr(self, "W_"):
             self._init_classes(X, y, classes)
         X = self._check_X(X)
@@ -276,10 +243,7 @@ class LinearClassifier:
         return self
 
     def _init_classes(self, X, y, classes):
-        cls = np.unique(y) if classes is None else np.unique(check_labels(classes, "classes"))
-        if cls.size < 2:
-            raise ValueError(f"y must contain at least 2 classes to train a classifier (got {cls.size}: "
-                             f"{cls.tolist()}); pass classes=... to name them all")
+        cls = check_classes(y, classes)
         self.init_params(X.shape[1], cls.size)
         self.classes_ = cls
 
@@ -432,13 +396,3 @@ class LinearClassifier:
         defaults = LinearClassifier().get_params()
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults[k])
         return f"LinearClassifier({args})"
-
-
-def _check_X_y(X, y, x_name="X", y_name="y"):
-    X = check_array(X, x_name)
-    y = check_labels(y, y_name)
-    if X.shape[0] != y.shape[0]:
-        raise ValueError(f"{x_name} and {y_name} have different lengths "
-                         f"({x_name} has {X.shape[0]} rows, {y_name} has {y.shape[0]} labels)")
-    return np.ascontiguousarray(X, dtype=np.float32), y
-

@@ -1,8 +1,10 @@
 """The Linear Classifier tab: train live (hinge, softmax or both), watch the loss curves, the weight
 templates and one image's scores change while λ and the learning rate move.
 
-Layout: controls on the left; on the right a counters line and a message line (sanity check, divergence,
-notes), then the loss/accuracy curves beside the weight templates, and the score inspector below.
+Layout (built and sized by :class:`gui.linear_layout.LinearLayoutMixin`): controls on the left; on the right
+a counters line and a message line (sanity check, divergence, notes), then the loss/accuracy curves beside the
+weight templates, and the score inspector below. Saving/loading a model and exporting the history come
+from :class:`gui.linear_files.LinearFilesMixin`.
 The :class:`gui.train_controller.TrainController` owns the Trainer and the job; this widget only wires
 controls to it and repaints from its buffers on a throttled timer: curves, templates and the score
 inspector take turns at ~10 Hz each (the accuracy plot and the inspector ~2 Hz while training).
@@ -14,11 +16,12 @@ from __future__ import annotations
 import re
 import time
 
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtGui
 
 from core import config
 from gui.linear_controls import LinearControls
 from gui.linear_files import LinearFilesMixin
+from gui.linear_layout import LinearLayoutMixin
 from gui.loss_curves import LossCurves, model_color
 from gui.score_inspector import ScoreInspector
 from gui.templates_view import TemplatesView
@@ -52,7 +55,7 @@ def _defaults_name(dataset) -> str:
     return src if src and "/" not in src and "\\" not in src else dataset.name
 
 
-class LinearWorkspace(LinearFilesMixin, Workspace):
+class LinearWorkspace(LinearFilesMixin, LinearLayoutMixin, Workspace):
     """Train a linear classifier live; compare hinge and softmax from the same start."""
 
     title = "Linear Classifier"
@@ -72,62 +75,7 @@ class LinearWorkspace(LinearFilesMixin, Workspace):
         self.templates = TemplatesView()
         self.inspector = ScoreInspector()
 
-        self.counters = QtWidgets.QLabel("No data set.")
-        self.counters.setObjectName("counters")
-        self.counters.setTextFormat(QtCore.Qt.TextFormat.RichText)
-        self.metrics = QtWidgets.QLabel("")
-        self.metrics.setObjectName("metrics")
-        self.metrics.setTextFormat(QtCore.Qt.TextFormat.RichText)
-        self.message = QtWidgets.QLabel("")
-        self.message.setObjectName("message")
-        self.message.setWordWrap(True)
-        self.message.setTextFormat(QtCore.Qt.TextFormat.RichText)
-        self.message.setContentsMargins(8, 4, 8, 4)
-        self.message_kind = "info"
-        self.sanity_label = QtWidgets.QLabel("")
-        self.sanity_label.setObjectName("sanity")
-        self.sanity_label.setWordWrap(True)
-        self.sanity_label.setTextFormat(QtCore.Qt.TextFormat.RichText)
-
-        scroll = QtWidgets.QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
-        scroll.setWidget(self.controls)
-        scroll.setMinimumWidth(290)
-        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        top = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
-        top.addWidget(self.curves)
-        top.addWidget(self.templates)
-        top.setStretchFactor(0, 1)
-        top.setStretchFactor(1, 1)
-        top.setSizes([700, 560])
-        main = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
-        main.addWidget(top)
-        main.addWidget(self.inspector)
-        main.setStretchFactor(0, 1)    # the inspector keeps the height set by _apply_sizes (all class rows),
-        main.setStretchFactor(1, 0)    # the curves and templates take what the window gains or loses
-        for s in (top, main):
-            s.setChildrenCollapsible(False)
-        right = QtWidgets.QWidget()
-        rl = QtWidgets.QVBoxLayout(right)
-        rl.setContentsMargins(0, 0, 0, 0)
-        rl.addWidget(self.counters)
-        rl.addWidget(self.metrics)
-        rl.addWidget(self.sanity_label)
-        rl.addWidget(self.message)
-        rl.addWidget(main, 1)
-        outer = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
-        outer.addWidget(scroll)
-        outer.addWidget(right)
-        outer.setStretchFactor(1, 1)
-        outer.setChildrenCollapsible(False)
-        outer.setSizes([300, 1300])
-        lay = QtWidgets.QHBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
-        lay.addWidget(outer)
-        self._splitters = (top, main, outer)
-        self._scroll = scroll
-        self._sized = False
+        self._build_layout()
 
         c = self.controls
         c.play_clicked.connect(self.toggle_play)
@@ -355,20 +303,6 @@ class LinearWorkspace(LinearFilesMixin, Workspace):
         self.message.setText(text)
         pt = style_for(self.presentation).font_pt
         self.message.setStyleSheet(f"QLabel#message {{{_MESSAGE_STYLES[kind]} border-radius:4px; font-size:{pt}pt;}}")
-
-    def resizeEvent(self, event) -> None:  # noqa: N802
-        super().resizeEvent(event)
-        if not self._sized and self.width() > 400:
-            self._sized = True
-            self._apply_sizes()
-
-    def _apply_sizes(self) -> None:
-        top, main, outer = self._splitters
-        w = max(800, self.width())
-        self.inspector.fit_in(main, share=0.34 if self.presentation else 0.4)   # and every class row in view
-        side = self._scroll.minimumWidth()
-        top.setSizes([int((w - side) * 0.55), int((w - side) * 0.45)])
-        outer.setSizes([side, w - side])
 
     def set_presentation(self, on: bool) -> None:
         super().set_presentation(on)

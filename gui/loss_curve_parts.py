@@ -1,5 +1,6 @@
-"""Pieces of the loss-curve panel: model colours and line styles, the per-model curve set, an
-integer-only axis for epochs, a 1-2-5 axis ceiling, and an atomic text-file writer for CSV export."""
+"""Pieces of the loss-curve panel (:mod:`gui.loss_curves`): model colours and line styles, the per-model curve
+set, an integer-only axis for epochs, the axis ranges (a 1-2-5 axis ceiling, the y range of what is drawn, and
+:class:`FollowingView`, which keeps the loss plot on the curves in steps), and the hover readout's text."""
 from __future__ import annotations
 
 
@@ -8,7 +9,8 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 __all__ = ["MODEL_COLORS", "SERIES", "model_color", "plot_background", "IntegerAxis", "ModelCurves",
-           "nice_ceiling", "shown_y_range", "empty_y_range", "restart_accuracy_view"]
+           "nice_ceiling", "shown_y_range", "empty_y_range", "restart_accuracy_view", "FollowingView",
+           "hover_readout"]
 
 MODEL_COLORS = {"hinge": "#e8710a", "softmax": "#1a6fd6"}
 SERIES = (("total", "total", QtCore.Qt.PenStyle.SolidLine),
@@ -130,3 +132,66 @@ def restart_accuracy_view(plot: pg.PlotItem) -> None:
     plot.setXRange(0, 1, padding=0)
     plot.setYRange(0, 100)
     plot.enableAutoRange(x=True)
+
+
+class FollowingView:
+    """Keeps the loss plot's view box on the curves with ranges that change in steps, not every frame (each
+    change re-lays-out the axes, the most expensive part of a repaint): x grows in steps (0..10, 0..20, 0..50,
+    ...) instead of auto-ranging; zooming or panning by hand stops following, pyqtgraph's "A" button resumes."""
+
+    def __init__(self, vb: pg.ViewBox):
+        self.vb = vb
+        self.following, self.x_hi = True, 0.0
+        vb.disableAutoRange()
+        vb.sigRangeChangedManually.connect(self.stop)
+
+    def stop(self, *_args) -> None:
+        self.following = False
+
+    def restart(self) -> None:
+        """A new run: follow it again from the start, whatever the user zoomed or panned to."""
+        self.x_hi, self.following = 0.0, True
+
+    def follow(self, histories: dict, series: list[str], raw: bool, log: bool, expected) -> None:
+        """Bring the view onto ``{model: History}`` as drawn: the ``series`` shown, with the ``raw`` values or
+        not, on a ``log`` axis or not; ``expected`` initial losses place the y axis before the first point."""
+        vb = self.vb
+        if any(vb.autoRangeEnabled()):          # the user pressed pyqtgraph's "A" button
+            self.following = True
+            vb.disableAutoRange()
+        if not self.following:
+            return
+        last = max((h.last_iteration for h in histories.values()), default=0)
+        if self.x_hi <= 0 or last > self.x_hi or self.x_hi > 10 * max(last, 10):   # (0: a new run)
+            self.x_hi = nice_ceiling(max(10.0, last * 1.2))
+            vb.setXRange(0, self.x_hi, padding=0.01)
+        lo, hi = shown_y_range(histories, series, raw, log)
+        if lo is None:          # no points yet: show where the new curve will start
+            lo, hi = empty_y_range(expected, log)
+        if lo is None:
+            return
+        (_, _), (a, b) = vb.viewRange()
+        span = max(hi - lo, 1e-9)
+        if lo < a or hi > b or (b - a) > 2.0 * span + 1e-12:
+            vb.setYRange(lo - 0.08 * span, hi + 0.08 * span, padding=0)
+
+
+def hover_readout(histories: dict, x: float) -> tuple[int | None, str]:
+    """The logged iteration nearest ``x`` and the readout there (rich text): every model's smoothed total loss
+    (and the raw one), data loss and λ·R(W); ``(None, "")`` when nothing is logged yet."""
+    parts, it_shown = [], None
+    for name, h in histories.items():
+        its = h.column("iteration")
+        if its.size == 0:
+            continue
+        i = int(np.clip(np.searchsorted(its, x), 0, its.size - 1))
+        if i > 0 and abs(its[i - 1] - x) < abs(its[i] - x):
+            i -= 1
+        it_shown = int(its[i])
+        col = MODEL_COLORS.get(name, "#444")
+        parts.append(f"<span style='color:{col}'><b>{name}</b></span> total {h.smoothed('total')[i]:.4g} "
+                     f"(raw {h.column('total')[i]:.4g}) · data {h.smoothed('data')[i]:.4g} · "
+                     f"λR {h.smoothed('reg')[i]:.3g}")
+    if it_shown is None:
+        return None, ""
+    return it_shown, f"iteration <b>{it_shown}</b> — " + " &nbsp;|&nbsp; ".join(parts)

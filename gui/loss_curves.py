@@ -4,7 +4,10 @@ The widget only paints: the numbers live in :class:`gui.train_history.History` b
 filled from ``core.training.Record`` objects). :meth:`LossCurves.refresh` is called by the workspace's
 repaint timer (~10 Hz) and does ``setData`` on the curves; nothing here runs per training iteration.
 Drawing stays cheap on long runs: ~1 point per pixel (auto-downsampling), no antialiasing, axis ranges
-that change in steps, the legend outside the view box, outward ticks.
+that change in steps, the legend outside the view box, outward ticks. The pieces -- colours, the per-model
+curves, the axis-range policy (:class:`gui.loss_curve_parts.FollowingView`) and the hover readout's text --
+live in :mod:`gui.loss_curve_parts`; this module is the widget: its plots and toolbar, the divergence
+markers and sanity-check lines, presentation mode and export.
 
 Colours: one colour per model (hinge orange, softmax blue), so the two models of compare mode read apart;
 line style tells the series apart (total solid, data loss dashed, λ·R dotted).
@@ -20,8 +23,8 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from core.fileio import write_text_atomic
-from gui.loss_curve_parts import (MODEL_COLORS, SERIES, IntegerAxis, ModelCurves, empty_y_range, model_color,
-                                  nice_ceiling, plot_background, restart_accuracy_view, shown_y_range)
+from gui.loss_curve_parts import (MODEL_COLORS, SERIES, FollowingView, IntegerAxis, ModelCurves, hover_readout,
+                                  model_color, plot_background, restart_accuracy_view)
 from gui.theme import style_for
 
 __all__ = ["LossCurves", "MODEL_COLORS", "SERIES", "model_color", "plot_background"]
@@ -84,10 +87,7 @@ class LossCurves(QtWidgets.QWidget):
         self.loss_plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
         # x follows training in steps (0..10, 0..20, 0..50, ...) instead of auto-ranging every frame,
         # so the axis is not re-laid-out 10x a second; zooming by hand stops following, "A" resumes
-        self._follow_x, self._x_hi = True, 0.0
-        vb = self.loss_plot.getViewBox()
-        vb.disableAutoRange()
-        vb.sigRangeChangedManually.connect(self._stop_following)
+        self._view = FollowingView(self.loss_plot.getViewBox())
 
         # toolbar
         self.series_boxes: dict[str, QtWidgets.QCheckBox] = {}
@@ -167,7 +167,7 @@ class LossCurves(QtWidgets.QWidget):
         self.clear_markers()
         self._histories = {}
         # a new run: both plots follow it again from the start, whatever the user zoomed or panned to
-        self._x_hi, self._follow_x = 0.0, True
+        self._view.restart()
         restart_accuracy_view(self.acc_plot)
         self.hover_line.setVisible(False)
         self._apply_visibility()
@@ -184,40 +184,13 @@ class LossCurves(QtWidgets.QWidget):
         c = self._curves[model]
         return c.train_acc if split == "train" else c.val_acc
 
-    def _stop_following(self, *_args) -> None:
-        self._follow_x = False
-
-    def _follow(self, histories: dict) -> None:
-        """Keep the curves in view with ranges that change in steps, not every frame (each change
-        re-lays-out the axes, the most expensive part of a repaint)."""
-        vb = self.loss_plot.getViewBox()
-        if any(vb.autoRangeEnabled()):          # the user pressed pyqtgraph's "A" button
-            self._follow_x = True
-            vb.disableAutoRange()
-        if not self._follow_x:
-            return
-        last = max((h.last_iteration for h in histories.values()), default=0)
-        if self._x_hi <= 0 or last > self._x_hi or self._x_hi > 10 * max(last, 10):   # (0: a new run)
-            self._x_hi = nice_ceiling(max(10.0, last * 1.2))
-            vb.setXRange(0, self._x_hi, padding=0.01)
-        log = self.log_box.isChecked()
-        lo, hi = shown_y_range(histories, [k for k, box in self.series_boxes.items() if box.isChecked()],
-                               self.raw_box.isChecked(), log)
-        if lo is None:          # no points yet: show where the new curve will start
-            lo, hi = empty_y_range(self._expected_values.values(), log)
-        if lo is None:
-            return
-        (_, _), (a, b) = vb.viewRange()
-        span = max(hi - lo, 1e-9)
-        if lo < a or hi > b or (b - a) > 2.0 * span + 1e-12:
-            vb.setYRange(lo - 0.08 * span, hi + 0.08 * span, padding=0)
-
     def refresh(self, histories: dict, *, accuracy: bool = True) -> None:
         """Repaint from ``{model: History}`` (called by the workspace's throttled timer).
 
         ``accuracy=False`` skips the accuracy plot (it changes only at epoch ends; the workspace
         refreshes it at ~2 Hz while training)."""
-        self._follow(histories)
+        self._view.follow(histories, [k for k, box in self.series_boxes.items() if box.isChecked()],
+                          self.raw_box.isChecked(), self.log_box.isChecked(), self._expected_values.values())
         self._histories = histories
         log = self.log_box.isChecked()
         for name, h in histories.items():
@@ -302,7 +275,7 @@ class LossCurves(QtWidgets.QWidget):
             return
         self.loss_plot.setLogMode(x=False, y=bool(on))
         self._place_expected()
-        self._follow_x = True
+        self._view.following = True
         self.loss_plot.getViewBox().setYRange(0, 1, padding=0)   # forces a fresh y range below
         if self._histories:
             self.refresh(self._histories)
@@ -363,24 +336,11 @@ class LossCurves(QtWidgets.QWidget):
 
     def show_readout(self, x: float) -> str:
         """Put the values nearest iteration ``x`` into the readout label; returns its text."""
-        parts, it_shown = [], None
-        for name, h in self._histories.items():
-            its = h.column("iteration")
-            if its.size == 0:
-                continue
-            i = int(np.clip(np.searchsorted(its, x), 0, its.size - 1))
-            if i > 0 and abs(its[i - 1] - x) < abs(its[i] - x):
-                i -= 1
-            it_shown = int(its[i])
-            col = MODEL_COLORS.get(name, "#444")
-            parts.append(f"<span style='color:{col}'><b>{name}</b></span> total {h.smoothed('total')[i]:.4g} "
-                         f"(raw {h.column('total')[i]:.4g}) · data {h.smoothed('data')[i]:.4g} · "
-                         f"λR {h.smoothed('reg')[i]:.3g}")
+        it_shown, text = hover_readout(self._histories, x)
         if it_shown is None:
             return ""
         self.hover_line.setPos(it_shown)
         self.hover_line.setVisible(True)
-        text = f"iteration <b>{it_shown}</b> — " + " &nbsp;|&nbsp; ".join(parts)
         self.readout.setText(text)
         return text
 

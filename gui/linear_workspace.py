@@ -35,6 +35,7 @@ REPAINT_MS = 33            # timer tick; curves, templates and inspector take tu
 TEMPLATES_SECONDS = 0.1    # new weights that missed their turn are shown at the next tick after 100 ms
 INSPECTOR_SECONDS = 0.5    # while training, the score inspector follows at ~2 Hz (a table and two bar charts)
 ACCURACY_SECONDS = 0.5     # ... and the accuracy-per-epoch plot too (it changes only at epoch ends)
+MESSAGE_SECONDS = 15.0      # how long a tip or confirmation stays (errors and warnings stay)
 _MESSAGE_STYLES = {
     "info": "background:#e8f1fb; color:#123; border:1px solid #9bbbe0;",
     "ok": "background:#e6f4e6; color:#143; border:1px solid #8fc18f;",
@@ -76,6 +77,7 @@ class LinearWorkspace(LinearFilesMixin, LinearLayoutMixin, Workspace):
         self.inspector = ScoreInspector()
 
         self._build_layout()
+        self._message_timer = QtCore.QTimer(self, singleShot=True, timeout=self.message.hide)
 
         c = self.controls
         c.play_clicked.connect(self.toggle_play)
@@ -299,10 +301,17 @@ class LinearWorkspace(LinearFilesMixin, LinearLayoutMixin, Workspace):
         return float(m.group(1)) if m else None
 
     def _show_message(self, text: str, kind: str = "info") -> None:
+        """Errors and warnings stay until the next message; tips and confirmations fade after
+        ``MESSAGE_SECONDS`` (the plots get the line back -- on a projector every line counts)."""
         self.message_kind = kind
         self.message.setText(text)
         pt = style_for(self.presentation).font_pt
         self.message.setStyleSheet(f"QLabel#message {{{_MESSAGE_STYLES[kind]} border-radius:4px; font-size:{pt}pt;}}")
+        self.message.setVisible(bool(text))
+        if kind in ("info", "ok") and text:
+            self._message_timer.start(int(MESSAGE_SECONDS * 1000))
+        else:
+            self._message_timer.stop()
 
     def set_presentation(self, on: bool) -> None:
         super().set_presentation(on)
@@ -314,7 +323,11 @@ class LinearWorkspace(LinearFilesMixin, LinearLayoutMixin, Workspace):
         self.curves.set_presentation(on)
         self.templates.set_presentation(on)
         self.inspector.set_presentation(on)
-        self._show_message(self.message.text(), self.message_kind)
+        shown = self.message.isVisibleTo(self)
+        self._show_message(self.message.text(), self.message_kind)   # restyle at the new font size
+        if not shown:
+            self.message.hide()
+            self._message_timer.stop()
         self._apply_sizes()
 
     # ------------------------------------------------------------------ workspace hooks

@@ -1,6 +1,7 @@
 """Pieces of the loss-curve panel (:mod:`gui.loss_curves`): model colours and line styles, the per-model curve
 set, an integer-only axis for epochs, the axis ranges (a 1-2-5 axis ceiling, the y range of what is drawn, and
-:class:`FollowingView`, which keeps the loss plot on the curves in steps), and the hover readout's text."""
+:class:`FollowingView`, which keeps the loss plot on the curves in steps), and the hover readout (its text,
+and :class:`FloatingReadout`, the label that shows it over the plot)."""
 from __future__ import annotations
 
 
@@ -10,7 +11,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 __all__ = ["MODEL_COLORS", "SERIES", "model_color", "plot_background", "IntegerAxis", "ModelCurves",
            "nice_ceiling", "shown_y_range", "empty_y_range", "restart_accuracy_view", "FollowingView",
-           "hover_readout"]
+           "hover_readout", "FloatingReadout"]
 
 MODEL_COLORS = {"hinge": "#e8710a", "softmax": "#1a6fd6"}
 SERIES = (("total", "total", QtCore.Qt.PenStyle.SolidLine),
@@ -195,3 +196,48 @@ def hover_readout(histories: dict, x: float) -> tuple[int | None, str]:
     if it_shown is None:
         return None, ""
     return it_shown, f"iteration <b>{it_shown}</b> — " + " &nbsp;|&nbsp; ".join(parts)
+
+
+class FloatingReadout(QtWidgets.QLabel):
+    """The hover readout, floating over a plot's top-right corner while the pointer is on the plot (like
+    a tooltip), so it costs the plot no height -- on a projector every line counts. It follows the
+    plot's size and hides when the pointer leaves (``on_leave`` is called then too)."""
+
+    def __init__(self, plot_widget: QtWidgets.QWidget, on_leave=None):
+        super().__init__("", plot_widget)
+        self.hide()
+        self._top, self._on_leave = 0, on_leave
+        plot_widget.setToolTip("Hover over the loss plot to read the values at an iteration.")
+        self.setObjectName("hover_readout")
+        self.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setStyleSheet("QLabel#hover_readout { background: palette(base); border: 1px solid "
+                           "palette(mid); border-radius: 3px; padding: 2px 5px; }")
+        plot_widget.installEventFilter(self)
+
+    def show_text(self, text: str, top: int) -> None:
+        self.setText(text)
+        self._top = top
+        self.place()
+        self.show()
+
+    def place(self) -> None:
+        """Right-aligned ``top`` pixels down (below the title and legend), at most 90 % of the plot's width."""
+        w = self.parentWidget().width()
+        self.setWordWrap(False)
+        width = min(self.sizeHint().width(), int(w * 0.9))
+        self.setWordWrap(self.sizeHint().width() > width)
+        self.setFixedWidth(max(40, width))
+        self.adjustSize()
+        self.move(max(0, w - self.width() - 24), self._top)
+        self.raise_()
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt override
+        if obj is self.parentWidget():
+            if event.type() == QtCore.QEvent.Type.Resize:
+                self.place()
+            elif event.type() == QtCore.QEvent.Type.Leave:
+                self.hide()
+                if self._on_leave is not None:
+                    self._on_leave()
+        return super().eventFilter(obj, event)

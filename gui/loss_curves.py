@@ -23,7 +23,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from core.fileio import write_text_atomic
-from gui.loss_curve_parts import (MODEL_COLORS, SERIES, FollowingView, IntegerAxis, ModelCurves, hover_readout,
+from gui.loss_curve_parts import (MODEL_COLORS, SERIES, FloatingReadout, FollowingView, IntegerAxis, ModelCurves, hover_readout,
                                   model_color, plot_background, restart_accuracy_view)
 from gui.theme import style_for
 
@@ -120,10 +120,7 @@ class LossCurves(QtWidgets.QWidget):
         bar.addWidget(self.png_button)
         bar.addWidget(self.csv_button)
 
-        self.readout = QtWidgets.QLabel("Hover over the loss plot to read values.")
-        self.readout.setObjectName("hover_readout")
-        self.readout.setTextFormat(QtCore.Qt.TextFormat.RichText)
-        self.readout.setWordWrap(True)
+        self.readout = FloatingReadout(self.loss_widget, on_leave=lambda: self.hover_line.setVisible(False))
 
         split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         split.addWidget(self.loss_widget)
@@ -135,7 +132,6 @@ class LossCurves(QtWidgets.QWidget):
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(bar)
-        lay.addWidget(self.readout)
         lay.addWidget(split, 1)
         #: a function returning (header, rows) for "Export CSV" (set by the workspace)
         self.table_source = None
@@ -170,6 +166,7 @@ class LossCurves(QtWidgets.QWidget):
         self._view.restart()
         restart_accuracy_view(self.acc_plot)
         self.hover_line.setVisible(False)
+        self.readout.hide()                      # no stale values from the old run
         self._apply_visibility()
 
     def model_names(self) -> list[str]:
@@ -330,6 +327,7 @@ class LossCurves(QtWidgets.QWidget):
         vb = self.loss_plot.getViewBox()
         if not self.loss_plot.sceneBoundingRect().contains(pos) or not self._histories:
             self.hover_line.setVisible(False)
+            self.readout.hide()
             return
         x = vb.mapSceneToView(pos).x()
         self.show_readout(x)
@@ -341,7 +339,7 @@ class LossCurves(QtWidgets.QWidget):
             return ""
         self.hover_line.setPos(it_shown)
         self.hover_line.setVisible(True)
-        self.readout.setText(text)
+        self.readout.show_text(text, top=int(self._style.plot_font_pt * 7))
         return text
 
     # ------------------------------------------------------------------ export

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 
 from core.losses import expected_initial_loss
 from tests._linear_gui import digits, idle as _idle, ws  # noqa: F401 - fixtures
@@ -307,3 +307,30 @@ def test_presentation_mode_enlarges_templates(qtbot, ws):
     qtbot.wait(50)
     assert ws.templates.grids["softmax"].tile > before or ws.templates.grids["softmax"].tile >= 84
     assert ws.counters.font().pointSize() == 16
+
+
+def test_tips_fade_but_errors_stay(qtbot, ws, monkeypatch):
+    from gui import linear_workspace
+
+    monkeypatch.setattr(linear_workspace, "MESSAGE_SECONDS", 0.2)
+    ws._show_message("a tip", "info")
+    assert ws.message.isVisible()
+    qtbot.waitUntil(lambda: not ws.message.isVisible(), timeout=3000)
+    assert ws.message.text() == "a tip"                      # still readable by code, just not shown
+    ws._show_message("Training stopped: overflow", "error")
+    qtbot.wait(500)
+    assert ws.message.isVisible() and ws.message_kind == "error"
+
+
+def test_hover_readout_floats_over_the_loss_plot(qtbot, ws):
+    qtbot.mouseClick(ws.controls.play_button, LEFT)
+    qtbot.waitUntil(lambda: ws.controller.live.iteration >= 10, timeout=10000)
+    qtbot.mouseClick(ws.controls.play_button, LEFT)
+    _idle(qtbot, ws)
+    text = ws.curves.show_readout(5.0)
+    r = ws.curves.readout
+    assert r.parent() is ws.curves.loss_widget and r.isVisible() and text == r.text()
+    w = ws.curves.loss_widget.width()
+    assert w - 40 <= r.geometry().right() <= w                  # inside the plot, at its right edge
+    QtWidgets.QApplication.sendEvent(ws.curves.loss_widget, QtCore.QEvent(QtCore.QEvent.Type.Leave))
+    assert not r.isVisible()                                    # like a tooltip: gone with the pointer

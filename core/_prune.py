@@ -137,12 +137,17 @@ def _basis(X: np.ndarray, p: int):
     if np.linalg.norm(mu_perp) > 1e-3 * np.linalg.norm(mu):
         cols.insert(0, (mu_perp / np.linalg.norm(mu_perp))[:, None])
     B = np.hstack(cols)
+    if B.shape[1] == 0:
+        raise ArithmeticError("the training images have no spread to build a basis from")
     limit = (2**24 - 1) / 255 - d / 2 - 1                 # rounding adds at most d/2 to sum |W_ij|
     W = np.round(B * (limit / np.abs(B).sum(axis=0)))
     if not (255 * np.abs(W).sum(axis=0) < 2**24).all():
         raise ArithmeticError("basis scaling exceeds the exact float32 range")
     gram = W.T @ W                                        # integers below 2^53: exact
-    R = np.linalg.cholesky(gram).T
+    try:
+        R = np.linalg.cholesky(gram).T
+    except np.linalg.LinAlgError as exc:
+        raise ArithmeticError(f"basis columns became dependent ({exc})") from None
     R_inv = np.linalg.inv(R)
     if np.abs(R_inv.T @ gram @ R_inv - np.eye(len(R))).max() > 1e-9:
         raise ArithmeticError("basis is not numerically orthonormalisable")
@@ -153,8 +158,10 @@ def _orthonormal(Y: np.ndarray) -> np.ndarray:
     """Orthonormal columns spanning ``Y``'s, through its small Gram matrix (twice: the first pass
     leaves errors of order cond(Y)^2 eps, the second removes them)."""
     for _ in range(2):
+        if Y.shape[1] == 0:
+            break
         w, v = np.linalg.eigh(Y.T.astype(np.float64) @ Y)
-        keep = w > w.max() * 1e-12
+        keep = w > max(w.max(), 0.0) * 1e-12 if w.max() > 0 else np.zeros(w.shape, dtype=bool)
         Y = Y @ (v[:, keep] / np.sqrt(w[keep])).astype(Y.dtype)
     return Y
 

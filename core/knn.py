@@ -187,7 +187,7 @@ class KNearestNeighbor:
                 and _prune.worth_it(n, m, tr.d, k):
             try:
                 proj = self._projection(cancel)
-            except ArithmeticError:     # no usable basis for this data: the full search is exact too
+            except (ArithmeticError, np.linalg.LinAlgError):   # no usable basis: the full search is exact too
                 proj = None
         if proj is None:
             return _dense_search(A, tr, k, progress, cancel)

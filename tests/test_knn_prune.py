@@ -1,12 +1,14 @@
 """core._prune: the projection lower bound that lets kNN skip most exact distances.
 
 The search must give exactly the full search's answer (the k nearest, ties to the lower index),
-so every test compares against an independent float64 brute force or the full search itself.
+so every test compares against an independent integer (int64) brute force or the full search itself.
 """
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core import _prune
 from core.knn import KNearestNeighbor
@@ -180,3 +182,38 @@ def test_algorithm_is_a_validated_parameter():
     assert model.set_params(algorithm="auto").algorithm == "auto"
     with pytest.raises(ValueError, match="algorithm"):
         KNearestNeighbor(algorithm="kd_tree").fit(np.zeros((3, 2)), [0, 1, 2])
+
+
+@pytest.mark.parametrize("kind", ["zeros", "all 255", "one image repeated", "two images", "rank 3"])
+def test_degenerate_training_sets_give_the_exact_answer(kind):
+    """No spread to build a basis from, or very little: the search must still answer (shortcut or not)."""
+    rng = np.random.default_rng(8)
+    X = {"zeros": np.zeros((4500, 300), np.uint8),
+         "all 255": np.full((4500, 300), 255, np.uint8),
+         "one image repeated": np.tile(rng.integers(0, 256, (1, 300), dtype=np.uint8), (4500, 1)),
+         "two images": np.repeat(rng.integers(0, 256, (2, 300), dtype=np.uint8), 2250, axis=0),
+         "rank 3": np.clip(rng.random((4500, 3)) @ rng.integers(0, 80, (3, 300)), 0, 255).astype(np.uint8),
+         }[kind]
+    Q = np.concatenate([X[:70], rng.integers(0, 256, (10, 300), dtype=np.uint8)])
+    dist, idx = KNearestNeighbor(4).fit(X, np.zeros(len(X), int)).kneighbors(Q)
+    bd, bi = brute(Q, X, 4)
+    np.testing.assert_array_equal(idx, bi)
+    np.testing.assert_array_equal(dist, np.sqrt(bd).astype(np.float32))
+
+
+@settings(max_examples=12, deadline=None)
+@given(m=st.integers(4096, 4400), d=st.integers(256, 400), k=st.integers(1, 10),
+       levels=st.sampled_from([2, 4, 256]), mix=st.integers(1, 12), seed=st.integers(0, 2**31))
+def test_property_same_neighbours_as_integer_brute_force(m, d, k, levels, mix, seed):
+    """Random structured images (a few patterns + noise, quantised to ``levels`` values): exact ties abound
+    at low ``levels``; the pruned search must still give the brute force's neighbours in its order."""
+    rng = np.random.default_rng(seed)
+    basis = rng.integers(0, 256, (mix, d)).astype(np.float64)
+    W = rng.dirichlet(np.ones(mix), m + 80)
+    X = np.clip(W @ basis + rng.normal(0, 15, (m + 80, d)), 0, 255)
+    X = (np.round(X * (levels - 1) / 255) * (255 // (levels - 1))).astype(np.uint8)
+    train, Q = X[:m], X[m - 10:]                     # 10 queries are training images themselves
+    dist, idx = KNearestNeighbor(k).fit(train, np.zeros(m, int)).kneighbors(Q)
+    bd, bi = brute(Q, train, k)
+    np.testing.assert_array_equal(idx, bi)
+    np.testing.assert_array_equal(dist, np.sqrt(bd).astype(np.float32))

@@ -59,7 +59,8 @@ _CHUNK = 512                 # training rows projected at a time (small buffers:
 
 def worth_it(n_queries: int, m: int, d: int, k: int) -> bool:
     """Whether the projection pays for itself: many queries, a large training set, D >> p."""
-    return n_queries >= 64 and m >= 4096 and d >= 2 * DIMS and k <= max(10, m // 500)
+    return (n_queries >= 64 and m >= 4096 and d >= 2 * DIMS and k <= max(10, m // 500)
+            and _piece(d) >= 64)             # exact dot products in pieces of 64+ pixels
 
 
 class Projection:

@@ -99,6 +99,7 @@ class TimingView(QtWidgets.QWidget):
 
         self.scale_plot = ThemedPlot()
         self.scale_plot.setObjectName("timing_scaling_plot")
+        self.scale_plot.setMinimumHeight(130)
         sp = self.scale_plot.plotItem
         sp.setTitle("Time vs training-set size")
         sp.setLabel("bottom", "training images")
@@ -187,8 +188,8 @@ class TimingView(QtWidgets.QWidget):
             n1, f1, p1 = points[-1]
             self.scaling_label.setText(
                 _KEY + f"{n0:,} → {n1:,} training images: predicting the {n_test:,} test images "
-                f"<b>{format_seconds(p0)} → {format_seconds(p1)}</b> comparing each with every training "
-                f"image; fit {format_seconds(f0)} → {format_seconds(f1)}." + self._shortcut_note(n1, p1))
+                f"<b>{format_seconds(p0)} → {format_seconds(p1)}</b> (each against every training "
+                f"image); fit {format_seconds(f0)} → {format_seconds(f1)}." + self._shortcut_note(n1, p1))
 
     def _shortcut_note(self, n_train: int, brute_seconds: float) -> str:
         """Why a measured evaluation can beat the brute-force curve (explain every number on screen)."""
@@ -196,10 +197,12 @@ class TimingView(QtWidgets.QWidget):
         if (s is None or self.test_estimated or not self.test_seconds or n_train != s.dataset.n_train
                 or brute_seconds < 1.3 * self.test_seconds):
             return ""
-        return (f"<br>The evaluation took {format_seconds(self.test_seconds)}, not "
-                f"{format_seconds(brute_seconds)}: for L2 on many images the app first compares 128-number "
-                "summaries of the images, which rule out most training images without a full distance "
-                "(same neighbours, exactly).")
+        self.scaling_label.setToolTip(
+            "For L2 on many images the app first compares 128-number summaries of the images (their "
+            "main directions); these rule out most training images without a full distance. The "
+            "neighbours are exactly the same as comparing with every image.")
+        return (f"<br>The evaluation took <b>{format_seconds(self.test_seconds)}</b>: L2 rules most "
+                "images out with 128-number summaries first (same neighbours; hover for how).")
 
     # -- drawing --------------------------------------------------------------------------------
     def _paint(self) -> None:

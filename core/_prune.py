@@ -6,15 +6,15 @@ ties to the lower training index); only the work is smaller.
 
 Why it is exact
 ---------------
-Centre the images on the training mean ``mu`` and take an orthonormal basis ``P`` (D, p) of the
-p main directions of the training set (PCA). Every difference splits into a part inside the basis
-and a part ``r`` orthogonal to it, so for a query ``a`` and a training image ``b``::
+Take a basis ``U`` (D, p) with orthonormal columns: the p main directions of the training images plus
+the direction of their mean (a randomised PCA, see :func:`_basis`). Every difference splits into a part
+inside the basis and a part ``r`` orthogonal to it, so for a query ``a`` and a training image ``b``::
 
     ||a - b||^2 = ||z_a - z_b||^2 + ||r_a - r_b||^2  >=  ||z_a - z_b||^2 + (rho_a - rho_b)^2 = LB
 
-with ``z = P^T (x - mu)`` (p numbers) and ``rho = ||r||`` (one number). With ``N = ||x - mu||^2 =
-||z||^2 + rho^2`` this is ``LB = N_a + N_b - 2 (z_a . z_b + rho_a rho_b)``: one float32 matrix
-product over p + 1 columns instead of D. Then, per query:
+with ``z = U^T x`` (p numbers) and ``rho = ||r||`` (one number). With ``N = ||x||^2 = ||z||^2 + rho^2``
+this is ``LB = N_a + N_b - 2 (z_a . z_b + rho_a rho_b)``: one float32 matrix product over p + 2
+columns instead of D. Then, per query:
 
 1. the ``k0 >= k`` training images with the smallest LB get their exact distance; the k-th smallest
    of those is an upper bound ``U`` on the k-th nearest distance;
@@ -22,21 +22,22 @@ product over p + 1 columns instead of D. Then, per query:
    with a smaller LB than ``U`` could be among the k nearest, any other cannot;
 3. the k smallest exact distances win, ties to the lower index.
 
-Exact distances are integers computed in float64 (``||a||^2 + ||b||^2 - 2 a.b``; every partial sum
-is an integer below 2^53, so the result is exact in any summation order).
+Exact distances are integers: ``||a||^2 + ||b||^2 - 2 a.b`` with ``a.b`` summed in float32 pieces of at
+most 256 pixels (every partial sum an integer below 2^24) and the pieces added in float64.
 
+``z`` itself is exact up to a float64 triangular factor: ``U = W R^-1`` with an integer-valued ``W``
+whose float32 products with uint8 pixels are exact, so ``z`` and ``rho`` are accurate to ~1e-14.
 The rounding margin covers the float32 product and the float32 keys: by the usual dot-product error
 bound (Higham, Accuracy and Stability, 3.5) the computed ``z_a . z_b + rho_a rho_b`` is off by at
 most ``gamma_{p+1} ||(z_a, rho_a)|| ||(z_b, rho_b)|| = gamma_{p+1} sqrt(N_a N_b)``; rounding the inputs
 and the keys to float32 adds a few ``eps N``. ``MARGIN_UNITS (p + 8) eps32 (sqrt N_a + sqrt max N_b)^2``
 bounds the sum of all of them with room to spare (it is below 1e-4 of typical distances, so it costs
-almost nothing). The float64 projection that gives ``z`` and ``rho`` is accurate to ~1e-12.
+almost nothing).
 
 When the bound is weak (noise images, or a large k) too many images pass step 2; such queries are
 answered by the full search instead (``FALLBACK_FRACTION``).
 """
 from __future__ import annotations
-
 
 import numpy as np
 
@@ -162,7 +163,7 @@ def _orthonormal(Y: np.ndarray) -> np.ndarray:
         if Y.shape[1] == 0:
             break
         w, v = np.linalg.eigh(Y.T.astype(np.float64) @ Y)
-        keep = w > max(w.max(), 0.0) * 1e-12 if w.max() > 0 else np.zeros(w.shape, dtype=bool)
+        keep = w > max(w.max(), 0.0) * 1e-12             # no spread at all: no columns
         Y = Y @ (v[:, keep] / np.sqrt(w[keep])).astype(Y.dtype)
     return Y
 
@@ -262,14 +263,8 @@ def exact_sq(A: np.ndarray, a_sq: np.ndarray, X: np.ndarray, b_sq: np.ndarray,
             out[s:e] = a_sq[r] + b_sq[cc] - 2.0 * dots
 
     n_runs = len(starts)
-    if n_runs < 8 or _topk.N_WORKERS < 2:
-        work(0, n_runs)
-        return out
-    h = int(np.searchsorted(np.cumsum(ends - starts), ends[-1] / 2))
-    h = min(max(h, 1), n_runs - 1)
-    first = _topk.executor().submit(work, 0, h)
-    work(h, n_runs)
-    first.result()
+    half = int(np.searchsorted(np.cumsum(ends - starts), ends[-1] / 2))   # half of the pairs, not of the runs
+    _in_two(work, n_runs, half if n_runs >= 8 else 0)
     return out
 
 
@@ -291,14 +286,20 @@ def exact_rows(A: np.ndarray, a_sq: np.ndarray, X: np.ndarray, b_sq: np.ndarray,
             dots = np.matmul(B, a)[..., 0].sum(axis=1, dtype=np.float64)
             out[i:j] = a_sq[i:j, None] + b_sq[idx[i:j]] - 2.0 * dots
 
-    if n < 2 * step or _topk.N_WORKERS < 2:
-        work(0, n)
-        return out
-    h = n // 2
-    first = _topk.executor().submit(work, 0, h)
-    work(h, n)
-    first.result()
+    _in_two(work, n, n // 2 if n >= 2 * step else 0)
     return out
+
+
+def _in_two(work, n: int, half: int) -> None:
+    """``work(0, half)`` on a pool thread while this one runs ``work(half, n)``; all here when ``half``
+    is 0 or there is one core."""
+    half = min(max(half, 0), n - 1)
+    if half <= 0 or _topk.N_WORKERS < 2:
+        work(0, n)
+        return
+    first = _topk.executor().submit(work, 0, half)
+    work(half, n)
+    first.result()
 
 
 def _piece(d: int) -> int:

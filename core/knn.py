@@ -146,12 +146,10 @@ class KNearestNeighbor:
 
     def _projection(self, cancel) -> _prune.Projection:
         """The lower-bound projection of the uint8 training set (built on first use, then kept)."""
-        with _PROJECTION_LOCK:
-            proj = getattr(self, "_proj", None)
-            if proj is None or proj[0] is not self.X_:
-                proj = (self.X_, _prune.Projection(self.X_, self._train.sq_norms, cancel))
-                self._proj = proj
-            return proj[1]
+        with _PROJECTION_LOCK:        # fit (and a metric change) reset it to None
+            if self._proj is None:
+                self._proj = _prune.Projection(self.X_, self._train.sq_norms, cancel)
+            return self._proj
 
     def _train_set(self) -> TrainSet:
         check_choice(self.metric, "metric", METRICS)

@@ -1,17 +1,11 @@
-"""Shared pieces of the Linear Classifier workspace tests (not a test module): the bundled digits, a
-workspace on them, and waiting until a run has ended and every view has repainted."""
+"""Shared pieces of the Linear Classifier workspace tests (not a test module): a workspace on the bundled
+digits (the ``digits`` fixture of conftest), and waiting until a run has ended and every view has repainted."""
 from __future__ import annotations
 
 import pytest
 
-from core.datasets import load
 from gui.linear_workspace import LinearWorkspace
 from gui.workers import JobRunner
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load("digits")
 
 
 @pytest.fixture

@@ -148,3 +148,16 @@ def _play(lin, qtbot):
                              f"errors={[r.summary for r in errors.history]}") from None
 
 
+def _train_and_evaluate(w, qtbot):
+    """Press Play in the Linear tab (no epoch limit), then start a whole-test-set kNN evaluation one
+    image per chunk, so both keep running; returns (linear workspace, kNN workspace)."""
+    lin = _linear(w, qtbot)
+    _no_epoch_limit(lin)
+    _play(lin, qtbot)
+    w.select_tab("knn")
+    knn = w.current_workspace()
+    qtbot.waitUntil(lambda: knn.session is not None, timeout=20000)
+    knn.evaluate.chunk_rows = 1
+    qtbot.mouseClick(knn.evaluate.run_button, LEFT)
+    qtbot.waitUntil(lambda: knn.evaluate._done > 0, timeout=10000)
+    return lin, knn

@@ -119,3 +119,11 @@ def _unfreeze_heap(request):
         import gc
 
         gc.unfreeze()
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """The bundled 8x8 digits, loaded once per test module."""
+    from core.datasets import load
+
+    return load("digits")

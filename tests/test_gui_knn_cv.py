@@ -9,7 +9,6 @@ import pytest
 from PySide6 import QtCore
 
 from core import distances
-from core.datasets import load
 from core.knn import KNearestNeighbor
 from core.model_selection import cross_validate_knn
 from gui import heap
@@ -17,11 +16,6 @@ from tests._knn_gui import make_workspace, plain, synthetic, wait_idle
 
 pytestmark = pytest.mark.gui
 KS = [1, 3, 5, 8, 10, 12, 15, 20, 50, 100]
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load("digits")
 
 
 @pytest.fixture

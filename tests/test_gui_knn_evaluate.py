@@ -7,17 +7,11 @@ import numpy as np
 import pytest
 from PySide6 import QtCore
 
-from core.datasets import load
 from core.knn import KNearestNeighbor
 from core.metrics import confusion_matrix, per_class_accuracy
 from tests._knn_gui import click_tile, counts_from_label, make_workspace, plain, wait_idle
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load("digits")
 
 
 @pytest.fixture

@@ -5,16 +5,10 @@ import numpy as np
 import pytest
 from PySide6 import QtCore
 
-from core.datasets import load
 from core.knn import TIE_RULE, KNearestNeighbor
 from tests._knn_gui import click_tile, make_workspace, plain, synthetic, wait_idle
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load("digits")
 
 
 @pytest.fixture

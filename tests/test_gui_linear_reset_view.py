@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from tests._linear_gui import digits, idle as _idle, ws  # noqa: F401 - fixtures
+from tests._linear_gui import idle as _idle, ws  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.gui
 

@@ -14,7 +14,7 @@ import pytest
 from PySide6 import QtCore, QtWidgets
 
 from core.losses import expected_initial_loss
-from tests._linear_gui import digits, idle as _idle, ws  # noqa: F401 - fixtures
+from tests._linear_gui import idle as _idle, ws  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.gui
 LEFT = QtCore.Qt.MouseButton.LeftButton

@@ -18,7 +18,7 @@ include pickles whose ``__reduce__`` calls a canary function, ``os.mkdir`` or ``
 CI budget: about 13,500 inputs in total, ~1 minute on 2 cores (scale with ``LCL_FUZZ_SCALE``, e.g. 0.1
 for a smoke run): 12,500 from the seeded byte mutator (:data:`CI_BUDGET`), ~1,000 structure-aware
 Hypothesis examples (derandomized, so CI is repeatable), the seeds themselves and one minimal input per
-bug found so far (:data:`REGRESSIONS`). The long run is ``benchmarks/fuzz_long.py`` (200,000 inputs).
+bug found so far (``tests/_fuzz_regressions.py``). The long run is ``benchmarks/fuzz_long.py`` (200,000 inputs).
 The counts are printed whether or not ``-s`` is given::
 
     fuzz: inputs tried N, loaded M, errors raised E, crashes 0, files written outside 0, code executed 0
@@ -39,10 +39,10 @@ from _fuzz_harness import (
     SCALE, CI_BUDGET, HYPOTHESIS_EXAMPLES, Stats, Harness, scratch_folder,
     run_campaign, _TOTALS, _record, total_stats,
 )
+from _fuzz_regressions import OPEN_BUGS, REGRESSIONS
 from _fuzz_seeds import (
     py2_pickle, _rng_images, idx_bytes, gz, zip_bytes, npy_bytes,
-    cifar10_members, image_bytes, TARGET_BUILDERS, _npz, _broken_header, _model_members,
-    _edit_meta, _edit_array, _bad_deflate, _needs_zip_version, _bad_utf8_name, _set,
+    cifar10_members, image_bytes, TARGET_BUILDERS,
 )
 
 
@@ -434,60 +434,6 @@ def test_fuzz_model_metadata_and_arrays(fz, data):
 
 
 # ------------------------------------------------------------------ regressions: each bug the fuzzer found
-_ALL = slice(None)
-_U8 = np.uint8
-#: (id, target, files(marker) -> {relative path: bytes}, entry): every one must load or raise the documented error
-REGRESSIONS = [
-    ("idx-int32-labels-huge-max", "idx", lambda m: {
-        "t10k-images-idx3-ubyte": idx_bytes(np.zeros((4, 3, 3), _U8)),
-        "t10k-labels-idx1-ubyte": idx_bytes(np.array([0, 1, 2 ** 31 - 1, 0], ">i4"))}, ""),
-    ("npz-label-2**62", "npz", lambda m: {"d.npz": _npz({
-        "X_train": np.zeros((4, 2, 2), _U8), "y_train": np.array([0, 1, 2 ** 62, 0]),
-        "X_test": np.zeros((2, 2, 2), _U8), "y_test": np.array([0, 1])})}, "d.npz"),
-    ("npz-damaged-npy-header", "npz", lambda m: {"d.npz": zip_bytes({
-        "X.npy": _broken_header(npy_bytes(np.zeros((4, 2, 2), _U8))), "y.npy": npy_bytes(np.arange(4) % 2)})},
-     "d.npz"),
-    ("npz-zip-version-18.2", "npz", lambda m: {"d.npz": _needs_zip_version(_npz({
-        "X": np.zeros((4, 2, 2), _U8), "y": np.arange(4) % 2}))}, "d.npz"),
-    ("npz-zip-name-not-utf8", "npz", lambda m: {"d.npz": _bad_utf8_name(_npz({
-        "X": np.zeros((4, 2, 2), _U8), "y": np.arange(4) % 2}))}, "d.npz"),
-    ("model-zip-version-18.2", "model", lambda m: {"model.npz": _needs_zip_version(
-        zip_bytes(_model_members(m)))}, "model.npz"),
-    ("npz-one-example-no-test", "npz", lambda m: {"d.npz": _npz({
-        "X": np.zeros((1, 2, 2, 3), _U8), "y": np.array([0])})}, "d.npz"),
-    ("cifar-pickle-memo-bomb", "cifar-folder", lambda m: {
-        **{f"cifar-10-batches-py/{k}": v for k, v in cifar10_members(np.random.default_rng(0)).items()},
-        "cifar-10-batches-py/data_batch_1": b"\x80\x02K\x01r" + struct.pack("<I", 100_000_000) + b"."}, ""),
-    ("cifar-pickle-length-over-maxsize", "cifar-folder", lambda m: {
-        **{f"cifar-10-batches-py/{k}": v for k, v in cifar10_members(np.random.default_rng(0)).items()},
-        "cifar-10-batches-py/test_batch": b"\x80\x04\x8e" + struct.pack("<Q", 2 ** 63 + 5) + b"ab."}, ""),
-    ("cifar-tar-3-bytes", "cifar-tar", lambda m: {"cifar-10-python.tar.gz": b"\x1f\x8b\x08"},
-     "cifar-10-python.tar.gz"),
-    ("model-damaged-npy-header", "model", lambda m: {"model.npz": zip_bytes(
-        {**_model_members(m), "W.npy": _broken_header(_model_members(m)["W.npy"])})}, "model.npz"),
-    ("model-damaged-deflate", "model", lambda m: {"model.npz": _bad_deflate(_model_members(m), "W.npy")},
-     "model.npz"),
-    ("model-member-not-an-array", "model", lambda m: {"model.npz": zip_bytes(
-        {**_model_members(m), "W.npy": b"not an array"})}, "model.npz"),
-    ("model-params-not-a-dict", "model", lambda m: {"model.npz": zip_bytes(
-        _edit_meta(_model_members(m), params=True))}, "model.npz"),
-    ("model-n_iter-not-a-number", "model", lambda m: {"model.npz": zip_bytes(
-        _edit_meta(_model_members(m), n_iter={"a": 1}))}, "model.npz"),
-    ("model-image_shape-with-a-blank", "model", lambda m: {"model.npz": zip_bytes(
-        _edit_meta(_model_members(m), image_shape=["", 2, 3]))}, "model.npz"),
-    ("model-history-nan-iteration", "model", lambda m: {"model.npz": zip_bytes(
-        _edit_array(_model_members(m), "history.npy", lambda h: _set(h, (0, 0), np.nan)))}, "model.npz"),
-    ("model-W-beyond-float32", "model", lambda m: {"model.npz": zip_bytes(
-        _edit_array(_model_members(m), "W.npy", lambda W: _set(W, (0, 0), 1e300)))}, "model.npz"),
-    ("model-mean-nan", "model", lambda m: {"model.npz": zip_bytes(
-        _edit_array(_model_members(m), "mean.npy", lambda a: _set(a, 0, np.nan)))}, "model.npz"),
-]
-#: bugs still open when this file was written: id -> where and what (remove an entry when it is fixed;
-#: the strict xfail turns a fixed bug into a failure so the list cannot go stale)
-OPEN_BUGS: dict = {
-}
-
-
 def _regression_params():
     for rid, target, build, entry in REGRESSIONS:
         marks = [pytest.mark.xfail(strict=True, reason=f"BUG: {OPEN_BUGS[rid]}")] if rid in OPEN_BUGS else []

@@ -21,7 +21,7 @@ from _gui_data import tiny_dataset, write_npz
 from _reliability_gui_support import (  # noqa: F401 - handler and window are pytest fixtures
     _rss, _settle, handler, window, _wait_loaded, _no_unexpected_errors,
     _alive, _track_jobs, _slow_loads, _big_idx_folder, _linear, _no_epoch_limit,
-    _play)
+    _play, _train_and_evaluate)
 from gui import errors
 
 
@@ -40,16 +40,8 @@ def test_closing_while_load_evaluate_and_train_run_stops_every_worker_within_2_s
     _wait_loaded(qtbot, w, "Eval set")
     jobs = _track_jobs(w)
 
-    lin = _linear(w, qtbot)
-    _no_epoch_limit(lin)
-    _play(lin, qtbot)
+    lin, knn = _train_and_evaluate(w, qtbot)
 
-    w.select_tab("knn")
-    knn = w.current_workspace()
-    qtbot.waitUntil(lambda: knn.session is not None, timeout=20000)
-    knn.evaluate.chunk_rows = 1
-    qtbot.mouseClick(knn.evaluate.run_button, LEFT)
-    qtbot.waitUntil(lambda: knn.evaluate._done > 0, timeout=10000)
 
     _slow_loads(monkeypatch)
     w.open_source(str(_big_idx_folder(tmp_path / "big")))
@@ -143,15 +135,7 @@ def test_switching_data_sets_stops_the_jobs_of_hidden_tabs_within_2_s(qtbot, win
     ds = tiny_dataset(n_classes=10, per_class=400, test_per_class=100, shape=(32, 32, 3), name="Eval set")
     w.open_source(write_npz(tmp_path / "eval.npz", ds))
     _wait_loaded(qtbot, w, "Eval set")
-    lin = _linear(w, qtbot)
-    _no_epoch_limit(lin)
-    _play(lin, qtbot)
-    w.select_tab("knn")
-    knn = w.current_workspace()
-    qtbot.waitUntil(lambda: knn.session is not None, timeout=20000)
-    knn.evaluate.chunk_rows = 1
-    qtbot.mouseClick(knn.evaluate.run_button, LEFT)
-    qtbot.waitUntil(lambda: knn.evaluate._done > 0, timeout=10000)
+    lin, knn = _train_and_evaluate(w, qtbot)
     w.select_tab("data")
     w.open_source(write_npz(tmp_path / "small.npz", tiny_dataset(name="Small set")))
     _wait_loaded(qtbot, w, "Small set")

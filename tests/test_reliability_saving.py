@@ -104,13 +104,19 @@ def test_model_save_is_atomic_when_writing_fails_midway(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
 
 
-def test_history_csv_export_is_atomic(qtbot, window, handler, tmp_path, monkeypatch):
-    w = window()
+def _trained_one_step_on_digits(w, qtbot):
+    """The digits loaded and the Linear tab stepped once, so there is a model and a history to save."""
     w.open_source("digits")
     _wait_loaded(qtbot, w)
     lin = _linear(w, qtbot)
     qtbot.mouseClick(lin.controls.step_button, LEFT)
     qtbot.waitUntil(lambda: not lin.controller.running and lin.controller.live.iteration >= 1, timeout=5000)
+    return lin
+
+
+def test_history_csv_export_is_atomic(qtbot, window, handler, tmp_path, monkeypatch):
+    w = window()
+    lin = _trained_one_step_on_digits(w, qtbot)
     out = tmp_path / "exports"
     out.mkdir()
     path = out / "history.csv"
@@ -211,13 +217,10 @@ def test_a_failed_export_from_the_menu_names_the_file_and_keeps_the_old_one(qtbo
     assert sorted(p.name for p in out.iterdir()) == ["counts.csv", "grid.png", "numbers.svg"]
     _no_unexpected_errors(handler)
 
+
 def test_a_model_saved_for_another_data_set_is_refused_with_a_message(qtbot, window, handler, tmp_path, monkeypatch):
     w = window()
-    w.open_source("digits")
-    _wait_loaded(qtbot, w)
-    lin = _linear(w, qtbot)
-    qtbot.mouseClick(lin.controls.step_button, LEFT)
-    qtbot.waitUntil(lambda: not lin.controller.running and lin.controller.live.iteration >= 1, timeout=5000)
+    lin = _trained_one_step_on_digits(w, qtbot)
     path = tmp_path / "digits_model.npz"
     lin.save_model_to(str(path))
     w.open_source(write_npz(tmp_path / "other.npz", tiny_dataset(name="Other set")))

@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 from core.datasets import DatasetError, load, load_cifar, load_image_folder, load_npz, read_idx
+from _fuzz_harness import _proc_status, _reset_peak_rss
 from _fuzz_seeds import (
     cifar10_members, cifar100_members, gz, idx_bytes, image_bytes, npy_bytes,
     tar_bytes, zip_bytes,
@@ -58,8 +59,8 @@ class Measure:
         self.allocated = 0
 
     def __enter__(self):
-        self.hwm = _reset_hwm()
-        self.rss0 = _status("VmRSS")
+        self.hwm = _reset_peak_rss()
+        self.rss0 = _proc_status("VmRSS")
         if self.trace:
             tracemalloc.start()
         self.t0 = time.perf_counter()
@@ -70,26 +71,7 @@ class Measure:
         if self.trace:
             self.allocated = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
-        self.resident = (_status("VmHWM") - self.rss0) if self.hwm and self.rss0 else 0
-        return False
-
-
-def _status(key):
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-
-
-def _reset_hwm() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
+        self.resident = (_proc_status("VmHWM") - self.rss0) if self.hwm and self.rss0 else 0
         return False
 
 

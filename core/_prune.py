@@ -6,15 +6,20 @@ ties to the lower training index); only the work is smaller.
 
 Why it is exact
 ---------------
-Take a basis ``U`` (D, p) with orthonormal columns: the p main directions of the training images plus
-the direction of their mean (a randomised PCA, see :func:`_basis`). Every difference splits into a part
-inside the basis and a part ``r`` orthogonal to it, so for a query ``a`` and a training image ``b``::
+Cut the D pixels into G bands (consecutive rows of the image, :data:`BLOCKS`). Band g has a basis
+``U_g`` with orthonormal columns: the main directions of the training images' band plus the
+direction of its mean (a randomised PCA, see :func:`_basis`). Every difference splits, band by band,
+into a part inside the basis and a part ``r_g`` orthogonal to it, so for a query ``a`` and a training
+image ``b``::
 
-    ||a - b||^2 = ||z_a - z_b||^2 + ||r_a - r_b||^2  >=  ||z_a - z_b||^2 + (rho_a - rho_b)^2 = LB
+    ||a - b||^2 = sum_g ||z_a,g - z_b,g||^2 + ||r_a,g - r_b,g||^2
+               >= sum_g ||z_a,g - z_b,g||^2 + (rho_a,g - rho_b,g)^2 = LB
 
-with ``z = U^T x`` (p numbers) and ``rho = ||r||`` (one number). With ``N = ||x||^2 = ||z||^2 + rho^2``
-this is ``LB = N_a + N_b - 2 (z_a . z_b + rho_a rho_b)``: one float32 matrix product over p + 2
-columns instead of D. Then, per query:
+with ``z_g = U_g^T x_g`` (p_g numbers) and ``rho_g = ||r_g||`` (one number per band). Separate bands
+give G residual lengths instead of one, which makes the bound much tighter for the same number of
+columns, and projecting a band costs 1/G of projecting the whole image. With ``N = ||x||^2 =
+sum_g ||z_g||^2 + rho_g^2`` this is ``LB = N_a + N_b - 2 (z_a . z_b + rho_a . rho_b)``: one float32
+matrix product over p + G + 1 columns instead of D. Then, per query:
 
 1. the ``k0 >= k`` training images with the smallest LB get their exact distance; the k-th smallest
    of those is an upper bound ``U`` on the k-th nearest distance;
@@ -22,17 +27,19 @@ columns instead of D. Then, per query:
    with a smaller LB than ``U`` could be among the k nearest, any other cannot;
 3. the k smallest exact distances win, ties to the lower index.
 
-Exact distances are integers: ``||a||^2 + ||b||^2 - 2 a.b`` with ``a.b`` summed in float32 pieces of at
-most 256 pixels (every partial sum an integer below 2^24) and the pieces added in float64.
+Exact distances are integers: ``||a||^2 + ||b||^2 - 2 a.b``. ``a.b`` is a float32 product of the
+training pixels with the query's pixels split into 4-bit digits (:func:`digits`): every partial sum
+is an integer below 2^24, so float32 holds it exactly in any summation order; the digits are
+recombined in float64.
 
-``z`` itself is exact up to a float64 triangular factor: ``U = W R^-1`` with an integer-valued ``W``
-whose float32 products with uint8 pixels are exact, so ``z`` and ``rho`` are accurate to ~1e-14.
-The rounding margin covers the float32 product and the float32 keys: by the usual dot-product error
-bound (Higham, Accuracy and Stability, 3.5) the computed ``z_a . z_b + rho_a rho_b`` is off by at
-most ``gamma_{p+1} ||(z_a, rho_a)|| ||(z_b, rho_b)|| = gamma_{p+1} sqrt(N_a N_b)``; rounding the inputs
-and the keys to float32 adds a few ``eps N``. ``MARGIN_UNITS (p + 8) eps32 (sqrt N_a + sqrt max N_b)^2``
-bounds the sum of all of them with room to spare (it is below 1e-4 of typical distances, so it costs
-almost nothing).
+``z`` itself is exact up to a float64 triangular factor: ``U_g = W_g R_g^-1`` with an integer-valued
+``W_g`` whose float32 products with uint8 pixels are exact, so ``z`` and ``rho`` are accurate to
+~1e-14. The rounding margin covers the float32 product and the float32 keys: by the usual
+dot-product error bound (Higham, Accuracy and Stability, 3.5) the computed
+``z_a . z_b + rho_a . rho_b`` is off by at most ``gamma_{p+G} ||(z_a, rho_a)|| ||(z_b, rho_b)|| =
+gamma_{p+G} sqrt(N_a N_b)``; rounding the inputs and the keys to float32 adds a few ``eps N``.
+``MARGIN_UNITS (p + G + 8) eps32 (sqrt N_a + sqrt max N_b)^2`` bounds the sum of all of them with
+room to spare (it is below 1e-4 of typical distances, so it costs almost nothing).
 
 When the bound is weak (noise images, or a large k) too many images pass step 2; such queries are
 answered by the full search instead (``FALLBACK_FRACTION``).
@@ -48,9 +55,11 @@ from core.progress import check_cancel
 __all__ = ["Projection", "worth_it", "search_block", "exact_sq", "exact_rows", "DIMS", "BLOCK_ROWS",
            "FALLBACK_FRACTION"]
 
-DIMS = 128                   # p: directions kept (CIFAR-10, k=10: ~90 of 50,000 images pass)
+BLOCKS = 4                   # horizontal bands of the image, each with its own basis
+DIMS = 64                    # directions kept per band (CIFAR-10, k=10: ~35 of 50,000 images pass)
 _PCA_ROWS = 2048             # training rows the basis is estimated from
 _PCA_SEED = 0
+_POWER_ITERATIONS = 2
 MARGIN_UNITS = 4.0
 BLOCK_ROWS = 256             # queries per block (a smaller buffer: fresh pages are slow to fault in)
 FALLBACK_FRACTION = 1 / 4    # a query whose candidates exceed this share of M goes the full way
@@ -60,62 +69,84 @@ _CHUNK = 512                 # training rows projected at a time (small buffers:
 
 def worth_it(n_queries: int, m: int, d: int, k: int) -> bool:
     """Whether the projection pays for itself: many queries, a large training set, D >> p."""
-    return (n_queries >= 64 and m >= 4096 and d >= 2 * DIMS and k <= max(10, m // 500)
-            and _piece(d) >= 64)             # exact dot products in pieces of 64+ pixels
+    return (n_queries >= 64 and m >= 4096 and d >= 2 * BLOCKS * DIMS and k <= max(10, m // 500)
+            and digit_bits(d) > 0)           # exact float32 products (see digits)
 
 
 class Projection:
     """The lower-bound data for one ``uint8`` training set ``X`` (M, D).
 
-    Attributes: ``W`` (D, p) float32 integer-valued basis matrix and ``R_inv`` (p, p) float64, the
-    inverse of the ``R`` in ``W = U R``, ``U`` orthonormal (see :func:`_basis`); ``Z`` (M, p+2) float32 rows
-    ``(z_b, rho_b, N_b)``, so that one product with a query row ``(-2 z_a, -2 rho_a, 1)`` gives
-    ``LB - N_a``; ``root_max`` = max sqrt(N_b).
+    The D pixels are cut into ``BLOCKS`` consecutive bands (rows of the image); band g has its own
+    basis. Attributes: ``bands`` -- a list of ``(lo, hi, W, R_inv)``, ``W`` (hi - lo, p_g) float32
+    integer-valued and ``R_inv`` (p_g, p_g) float64 the inverse of the ``R`` in ``W = U R``, ``U``
+    orthonormal (see :func:`_basis`); ``p`` = sum of p_g; ``Z`` (M, p + G + 1) float32 rows
+    ``(z_b, rho_b, N_b)`` (z of every band, then the G residual lengths, then the squared norm), so
+    that one product with a query row ``(-2 z_a, -2 rho_a, 1)`` gives ``LB - N_a``;
+    ``root_max`` = max sqrt(N_b).
     """
 
     def __init__(self, X: np.ndarray, sq_norms: np.ndarray, cancel=None):
         m, d = X.shape
-        self.W, self.R_inv = _basis(X, min(DIMS, d))
-        p = self.p = self.W.shape[1]
-        self.Z = np.empty((m, p + 2), dtype=np.float32)
+        edges = np.linspace(0, d, min(BLOCKS, d) + 1).round().astype(int)
+        self.bands = []
+        for lo, hi in zip(edges[:-1], edges[1:]):
+            check_cancel(cancel)
+            W, R_inv = _basis(X[:, lo:hi], min(DIMS, hi - lo))
+            self.bands.append((int(lo), int(hi), W, R_inv))
+        self.p = sum(W.shape[1] for _, _, W, _ in self.bands)
+        if self.p == 0:
+            raise ArithmeticError("the training images have no spread to build a basis from")
+        self.g = len(self.bands)
+        # squared band norms: float32 sums of <= 256 squares (< 2^24, exact), pieces then added in float64
+        starts = np.concatenate([np.arange(lo, hi, 256) for lo, hi, _, _ in self.bands])
+        self._pieces = np.zeros((d, len(starts)), dtype=np.float32)
+        for i, (a, b) in enumerate(zip(starts, np.append(starts[1:], d))):
+            self._pieces[a:b, i] = 1.0
+        self._piece_band = (np.searchsorted(edges, starts, side="right") - 1 == np.arange(self.g)[:, None]).T * 1.0
+        self.Z = np.empty((m, self.p + self.g + 1), dtype=np.float32)
         buf = np.empty((min(m, _CHUNK), d), dtype=np.float32)
         for j in range(0, m, _CHUNK):
             check_cancel(cancel)
             j2 = min(m, j + _CHUNK)
-            z, rho = self._project(X[j:j2], sq_norms[j:j2], buf[:j2 - j])
-            self.Z[j:j2, :p] = z
-            self.Z[j:j2, p] = rho
-            self.Z[j:j2, p + 1] = sq_norms[j:j2]
+            self.Z[j:j2, :-1] = self._project(X[j:j2], buf[:j2 - j])
+            self.Z[j:j2, -1] = sq_norms[j:j2]
         self.root_max = float(np.sqrt(sq_norms.max()))
 
-    def _project(self, Xc: np.ndarray, sq: np.ndarray, buf: np.ndarray):
-        """``z = U^T x`` (float64) and ``rho = sqrt(||x||^2 - ||z||^2)`` of uint8 rows ``Xc``.
+    def _project(self, Xc: np.ndarray, buf: np.ndarray) -> np.ndarray:
+        """``(z, rho)`` (rows, p + G) float64 of uint8 rows ``Xc``: per band ``z = U^T x`` and
+        ``rho = sqrt(||x||^2 - ||z||^2)``, the length of what the band's basis misses.
 
         ``x W`` is exact in float32 (integers, every partial sum below 2^24, see :func:`_basis`);
-        ``z = (x W) R^-1`` is a small float64 product, accurate to ~1e-14."""
+        ``z = (x W) R^-1`` is a small float64 product, accurate to ~1e-14; a band's ``||x||^2`` is
+        exact (float32 sums of at most 256 squares, added in float64)."""
         np.copyto(buf, Xc, casting="unsafe")
-        w = (buf @ self.W).astype(np.float64)
-        z = w @ self.R_inv
-        rho = np.sqrt(np.maximum(sq - np.einsum("ij,ij->i", z, z), 0.0))
-        return z, rho
+        out = np.empty((len(Xc), self.p + self.g))
+        band_sq = (np.square(buf) @ self._pieces).astype(np.float64) @ self._piece_band
+        col = 0
+        for i, (lo, hi, W, R_inv) in enumerate(self.bands):
+            b = buf[:, lo:hi]
+            z = (b @ W).astype(np.float64) @ R_inv
+            out[:, col:col + z.shape[1]] = z
+            col += z.shape[1]
+            out[:, self.p + i] = np.sqrt(np.maximum(band_sq[:, i] - np.einsum("ij,ij->i", z, z), 0.0))
+        return out
 
     def query(self, A: np.ndarray, sq: np.ndarray):
-        """Query rows ``(-2 z_a, -2 rho_a, 1)`` float32 (n, p+2) and the rounding margin (n,)."""
-        z, rho = self._project(A, sq, np.empty(A.shape, dtype=np.float32))
-        Za = np.empty((A.shape[0], self.p + 2), dtype=np.float32)
-        Za[:, :self.p] = -2.0 * z
-        Za[:, self.p] = -2.0 * rho
-        Za[:, self.p + 1] = 1.0
-        margin = MARGIN_UNITS * (self.p + 8) * _EPS32 * (np.sqrt(sq) + self.root_max) ** 2
+        """Query rows ``(-2 z_a, -2 rho_a, 1)`` float32 (n, p+G+1) and the rounding margin (n,)."""
+        Za = np.empty((A.shape[0], self.p + self.g + 1), dtype=np.float32)
+        Za[:, :-1] = -2.0 * self._project(A, np.empty(A.shape, dtype=np.float32))
+        Za[:, -1] = 1.0
+        margin = MARGIN_UNITS * (self.p + self.g + 8) * _EPS32 * (np.sqrt(sq) + self.root_max) ** 2
         return Za, margin
 
 
 def _basis(X: np.ndarray, p: int):
-    """An integer-valued (D, p) float32 matrix ``W`` and the ``R`` of ``W = U R``, U orthonormal.
+    """An integer-valued (D, p') float32 matrix ``W`` and the ``R`` of ``W = U R``, U orthonormal.
 
     The columns span the p - 1 main directions of a row sample around its mean (a randomised SVD
-    in float32, orthonormalised through small Gram matrices) and the part of the mean image
-    orthogonal to them (the images are not centred, so the mean direction matters). Any basis
+    in float32 with two power iterations, orthonormalised through small Gram matrices) and the part
+    of the mean image orthogonal to them (the images are not centred, so the mean direction
+    matters); ``p' < p`` if the sample has less spread, 0 for all-zero pixels. Any basis
     keeps the search exact; a good one makes the bound tight. Each column is scaled so that
     ``255 * sum_i |W_ij| < 2^24`` and rounded to integers: then ``x W`` for uint8 ``x`` is a sum
     of integers whose every partial sum stays below 2^24, which float32 represents exactly -- in
@@ -129,18 +160,21 @@ def _basis(X: np.ndarray, p: int):
     S = X[rows].astype(np.float32)
     mu = S.mean(axis=0)
     S -= mu
-    Y = S.T @ (S @ rng.standard_normal((d, min(d, p + 16)), dtype=np.float32))   # one power iteration
-    Q = _orthonormal(Y)
-    SQ = (S @ Q).astype(np.float64)
-    w, v = np.linalg.eigh(SQ.T @ SQ)                     # right singular vectors of S Q
-    P = Q.astype(np.float64) @ v[:, ::-1][:, :p - 1]     # the p - 1 main directions (orthonormal)
+    Q = _orthonormal(S.T @ (S @ rng.standard_normal((d, min(d, p + 16)), dtype=np.float32)))
+    for _ in range(_POWER_ITERATIONS - 1):
+        Q = _orthonormal(S.T @ (S @ Q))
+    P = np.zeros((d, 0))
+    if Q.shape[1]:
+        SQ = (S @ Q).astype(np.float64)
+        w, v = np.linalg.eigh(SQ.T @ SQ)                 # right singular vectors of S Q
+        P = Q.astype(np.float64) @ v[:, ::-1][:, :p - 1]  # the p - 1 main directions (orthonormal)
     mu_perp = mu - P @ (P.T @ mu)
     cols = [P]
     if np.linalg.norm(mu_perp) > 1e-3 * np.linalg.norm(mu):
         cols.insert(0, (mu_perp / np.linalg.norm(mu_perp))[:, None])
     B = np.hstack(cols)
     if B.shape[1] == 0:
-        raise ArithmeticError("the training images have no spread to build a basis from")
+        return np.zeros((d, 0), dtype=np.float32), np.zeros((0, 0))
     limit = (2**24 - 1) / 255 - d / 2 - 1                 # rounding adds at most d/2 to sum |W_ij|
     W = np.round(B * (limit / np.abs(B).sum(axis=0)))
     if not (255 * np.abs(W).sum(axis=0) < 2**24).all():
@@ -181,14 +215,15 @@ def search_block(Ab: np.ndarray, a_sq: np.ndarray, X: np.ndarray, b_sq: np.ndarr
     n, m = Ab.shape[0], X.shape[0]
     groups = V.shape[1] // GROUP
     Za, margin = proj.query(Ab, a_sq)
+    AD = digits(Ab)
     np.matmul(Za, proj.Z.T, out=V[:, :m])                # LB - N_a
     G = V.reshape(n, groups, GROUP)                       # group g = columns g*GROUP ...
     mins = G.min(axis=2)
     # 1. exact distances of the k0 smallest bounds -> an upper bound on the k-th distance
-    k0 = min(m, k + max(4, k // 2))
+    k0 = min(m, _seeds(k))
     rows0 = np.repeat(np.arange(n), k0)
     idx0 = _smallest(G, mins, k0)
-    d0 = exact_rows(Ab, a_sq, X, b_sq, idx0).ravel()
+    d0 = exact_rows(Ab, a_sq, X, b_sq, idx0, AD).ravel()
     upper = np.partition(d0.reshape(n, k0), k - 1, axis=1)[:, k - 1]
     limit = (upper - a_sq + margin).astype(np.float32)
     limit = np.nextafter(limit, np.float32(np.inf))     # round the float32 threshold up, never down
@@ -205,7 +240,7 @@ def search_block(Ab: np.ndarray, a_sq: np.ndarray, X: np.ndarray, b_sq: np.ndarr
         keep = ~np.isin(r, heavy)
         r, c = r[keep], c[keep]
     # 3. their exact distances; the k smallest of each row (ties: lower index) win
-    d2 = exact_sq(Ab, a_sq, X, b_sq, r, c)
+    d2 = exact_sq(Ab, a_sq, X, b_sq, r, c, AD)
     r = np.concatenate([rows0, r])
     c = np.concatenate([idx0.ravel(), c])
     d2 = np.concatenate([d0, d2])
@@ -236,72 +271,68 @@ def _smallest(G: np.ndarray, mins: np.ndarray, k0: int) -> np.ndarray:
 
 
 def exact_sq(A: np.ndarray, a_sq: np.ndarray, X: np.ndarray, b_sq: np.ndarray,
-             rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+             rows: np.ndarray, cols: np.ndarray, AD: np.ndarray | None = None) -> np.ndarray:
     """Exact squared distances ``||A[rows[i]] - X[cols[i]]||^2`` (float64) for ``uint8`` rows.
 
     ``rows`` must be non-decreasing. Each query's training rows are gathered once and multiplied
-    with it in float32, ``_piece(D)`` pixels at a time: a piece's sum of at most 256 products
-    <= 255^2 stays below 2^24, so every float32 partial sum is an exact integer; the pieces are
-    added in float64. Two threads share the queries.
+    in float32 with the query's digit columns (:func:`digits`; ``AD`` = ``digits(A)`` if already
+    made): every product sums at most D terms ``b * digit <= 255 * (2^bits - 1)``, below 2^24, so
+    it is an exact integer whatever order BLAS adds in; the digits are recombined in float64.
+    One thread: the steps are short and hold the interpreter lock, so a second one only waits.
     """
     out = np.empty(len(rows), dtype=np.float64)
     if not len(rows):
         return out
+    AD = digits(A) if AD is None else AD
     bounds = np.flatnonzero(np.diff(rows)) + 1
-    starts = np.concatenate([[0], bounds])
-    ends = np.concatenate([bounds, [len(rows)]])
-    d = A.shape[1]
-    piece = _piece(d)
-
-    def work(lo: int, hi: int) -> None:
-        for s, e in zip(starts[lo:hi], ends[lo:hi]):
-            r = rows[s]
-            cc = cols[s:e]
-            a = A[r].astype(np.float32).reshape(d // piece, piece, 1)
-            B = X[cc].astype(np.float32).reshape(e - s, d // piece, piece).transpose(1, 0, 2)
-            dots = np.matmul(B, a)[:, :, 0].sum(axis=0, dtype=np.float64)     # one product per piece
-            out[s:e] = a_sq[r] + b_sq[cc] - 2.0 * dots
-
-    n_runs = len(starts)
-    half = int(np.searchsorted(np.cumsum(ends - starts), ends[-1] / 2))   # half of the pairs, not of the runs
-    _in_two(work, n_runs, half if n_runs >= 8 else 0)
+    starts = np.concatenate([[0], bounds]).tolist()
+    ends = np.concatenate([bounds, [len(rows)]]).tolist()
+    parts = np.empty((len(rows), AD.shape[2]), dtype=np.float32)
+    for s, e in zip(starts, ends):
+        np.matmul(X[cols[s:e]].astype(np.float32), AD[rows[s]], out=parts[s:e])
+    np.subtract(a_sq[rows] + b_sq[cols], 2.0 * (parts @ _weights(AD.shape[2])), out=out)
     return out
 
 
 def exact_rows(A: np.ndarray, a_sq: np.ndarray, X: np.ndarray, b_sq: np.ndarray,
-               idx: np.ndarray) -> np.ndarray:
+               idx: np.ndarray, AD: np.ndarray | None = None) -> np.ndarray:
     """Exact squared distances ``||A[i] - X[idx[i, j]]||^2`` (n, q) float64 for ``uint8`` rows:
     :func:`exact_sq` for a fixed number of training rows per query, a few queries per step."""
     n, q = idx.shape
     d = A.shape[1]
-    piece = _piece(d)
-    out = np.empty((n, q), dtype=np.float64)
+    AD = digits(A) if AD is None else AD
+    parts = np.empty((n, q, AD.shape[2]), dtype=np.float32)
     step = max(1, 2**19 // (q * d))                       # ~2 MB of float32 per step
+    for i in range(0, n, step):
+        j = min(n, i + step)
+        np.matmul(X[idx[i:j]].astype(np.float32), AD[i:j], out=parts[i:j])
+    return a_sq[:, None] + b_sq[idx] - 2.0 * (parts @ _weights(AD.shape[2]))
 
-    def work(lo: int, hi: int) -> None:
-        for i in range(lo, hi, step):
-            j = min(hi, i + step)
-            a = A[i:j].astype(np.float32).reshape(j - i, d // piece, piece, 1)
-            B = X[idx[i:j]].astype(np.float32).reshape(j - i, q, d // piece, piece).transpose(0, 2, 1, 3)
-            dots = np.matmul(B, a)[..., 0].sum(axis=1, dtype=np.float64)
-            out[i:j] = a_sq[i:j, None] + b_sq[idx[i:j]] - 2.0 * dots
 
-    _in_two(work, n, n // 2 if n >= 2 * step else 0)
+def digit_bits(d: int) -> int:
+    """Bits per digit (4, 2 or 1) so that a float32 sum of ``d`` products ``pixel * digit`` stays
+    below 2^24; 0 if even single bits would not (``d`` > 65,793)."""
+    return next((b for b in (4, 2, 1) if 255 * (2**b - 1) * d < 2**24), 0)
+
+
+def digits(A: np.ndarray) -> np.ndarray:
+    """The query pixels ``A`` (n, D) uint8 split into digits: (n, D, 8 / bits) float32 with
+    ``A = sum_j 2^(bits j) digit_j`` (see :func:`digit_bits`)."""
+    bits = digit_bits(A.shape[1])
+    if not bits:
+        raise ArithmeticError(f"{A.shape[1]} pixels are too many for exact float32 products")
+    nd = 8 // bits
+    out = np.empty(A.shape + (nd,), dtype=np.float32)
+    for j in range(nd):
+        out[:, :, j] = (A >> (bits * j)) & (2**bits - 1)
     return out
 
 
-def _in_two(work, n: int, half: int) -> None:
-    """``work(0, half)`` on a pool thread while this one runs ``work(half, n)``; all here when ``half``
-    is 0 or there is one core."""
-    half = min(max(half, 0), n - 1)
-    if half <= 0 or _topk.N_WORKERS < 2:
-        work(0, n)
-        return
-    first = _topk.executor().submit(work, 0, half)
-    work(half, n)
-    first.result()
+def _weights(nd: int) -> np.ndarray:
+    bits = 8 // nd
+    return 2.0 ** (bits * np.arange(nd))
 
 
-def _piece(d: int) -> int:
-    """The largest divisor of ``d`` that is at most 256 (256 * 255^2 < 2^24)."""
-    return next(q for q in range(min(d, 256), 0, -1) if d % q == 0)
+def _seeds(k: int) -> int:
+    """How many smallest-bound images get exact distances first (their k-th gives the threshold)."""
+    return k + max(4, k // 2)

@@ -92,8 +92,8 @@ def test_binary_images_with_many_exact_ties():
 
 def test_noise_images_defeat_the_bound_and_fall_back_to_the_full_search():
     rng = np.random.default_rng(2)
-    X = rng.integers(0, 256, (4200, 300), dtype=np.uint8)
-    Q = rng.integers(0, 256, (80, 300), dtype=np.uint8)
+    X = rng.integers(0, 256, (4200, 1024), dtype=np.uint8)
+    Q = rng.integers(0, 256, (80, 1024), dtype=np.uint8)
     model = KNearestNeighbor(3).fit(X, np.zeros(len(X), int))
     d2, _, heavy = _prune.search_block(Q, model._train.query_stats(Q), X, model._train.sq_norms,
                                        model._projection(None), _buffer(Q, X), 3)
@@ -124,13 +124,44 @@ def test_basis_products_are_exact_integers_and_the_basis_is_orthonormal():
     X = _images(rng, 4096, d=3072)
     sq = (X.astype(np.float64) ** 2).sum(1)
     proj = _prune.Projection(X, sq)
-    W = proj.W.astype(np.float64)
-    assert np.array_equal(W, np.round(W)) and (255 * np.abs(W).sum(0) < 2**24).all()
+    assert len(proj.bands) == _prune.BLOCKS and proj.p == sum(W.shape[1] for _, _, W, _ in proj.bands)
+    assert [(lo, hi) for lo, hi, _, _ in proj.bands] == [(0, 768), (768, 1536), (1536, 2304), (2304, 3072)]
     worst = np.concatenate([np.full((1, 3072), 255, np.uint8), X[:200]])
-    exact = worst.astype(np.float64) @ W                          # float64: exact for these integers
-    np.testing.assert_array_equal((worst.astype(np.float32) @ proj.W).astype(np.float64), exact)
-    U = W @ proj.R_inv
-    np.testing.assert_allclose(U.T @ U, np.eye(U.shape[1]), atol=1e-9)
+    for lo, hi, W32, R_inv in proj.bands:
+        W = W32.astype(np.float64)
+        assert np.array_equal(W, np.round(W)) and (255 * np.abs(W).sum(0) < 2**24).all()
+        exact = worst[:, lo:hi].astype(np.float64) @ W                # float64: exact for these integers
+        np.testing.assert_array_equal((worst[:, lo:hi].astype(np.float32) @ W32).astype(np.float64), exact)
+        U = W @ R_inv
+        np.testing.assert_allclose(U.T @ U, np.eye(U.shape[1]), atol=1e-9)
+    # each row of Z: (z, rho per band, N) with |z_band|^2 + rho_band^2 = the band's squared norm
+    z, rho = proj.Z[:, :proj.p].astype(np.float64), proj.Z[:, proj.p:-1].astype(np.float64)
+    col = 0
+    for i, (lo, hi, W, _) in enumerate(proj.bands):
+        band = (X[:, lo:hi].astype(np.float64) ** 2).sum(1)
+        np.testing.assert_allclose((z[:, col:col + W.shape[1]] ** 2).sum(1) + rho[:, i] ** 2, band, rtol=1e-6)
+        col += W.shape[1]
+    np.testing.assert_array_equal(proj.Z[:, -1], sq.astype(np.float32))
+
+
+@pytest.mark.parametrize("d", [784, 961, 3072, 4386, 4387, 12288, 65793])
+def test_exact_distances_are_exact_for_any_width(d):
+    # digits: 4 bits up to 4386 pixels, then 2 bits, then 1; all-255 rows are the worst case
+    rng = np.random.default_rng(d)
+    A = rng.integers(0, 256, (5, d), dtype=np.uint8)
+    A[0] = 255
+    X = rng.integers(0, 256, (40, d), dtype=np.uint8)
+    X[:3] = 255
+    X[3] = 0
+    a_sq = (A.astype(np.float64) ** 2).sum(1)
+    b_sq = (X.astype(np.float64) ** 2).sum(1)
+    want = ((A[:, None, :].astype(np.int64) - X[None].astype(np.int64)) ** 2).sum(-1)
+    rows = np.repeat(np.arange(5), 40)
+    cols = np.tile(np.arange(40), 5)
+    np.testing.assert_array_equal(_prune.exact_sq(A, a_sq, X, b_sq, rows, cols), want.ravel())
+    np.testing.assert_array_equal(_prune.exact_rows(A, a_sq, X, b_sq, np.tile(np.arange(40), (5, 1))), want)
+    assert _prune.digit_bits(d) == (4 if d <= 4386 else 2 if d <= 21930 else 1)
+    assert _prune.digit_bits(65794) == 0 and not _prune.worth_it(1000, 10000, 65794, 1)
 
 
 def test_the_lower_bound_never_exceeds_the_exact_distance():
@@ -170,7 +201,8 @@ def test_small_problems_and_single_queries_do_not_build_a_projection():
     assert model._proj is None                                   # one image: not worth a basis
     assert not _prune.worth_it(1000, 5000, 64, 1)                # 8x8 digits: D is too small
     assert not _prune.worth_it(1000, 5000, 768, 100)             # k = 100: too many candidates
-    assert not _prune.worth_it(1000, 5000, 961, 1)               # 31 x 31: exact pieces too short
+    assert not _prune.worth_it(1000, 5000, 300, 1)               # D too small for 4 bands x 64 directions
+    assert _prune.worth_it(1000, 5000, 961, 1)                   # 31 x 31: any width works
     model.kneighbors(X[:300])
     assert model._proj is not None
     model.fit(X[:4500], np.zeros(4500, int))
@@ -185,25 +217,34 @@ def test_algorithm_is_a_validated_parameter():
         KNearestNeighbor(algorithm="kd_tree").fit(np.zeros((3, 2)), [0, 1, 2])
 
 
-@pytest.mark.parametrize("kind", ["zeros", "all 255", "one image repeated", "two images", "rank 3"])
+@pytest.mark.parametrize("kind", ["zeros", "all 255", "one image repeated", "two images", "rank 3",
+                                  "one band black"])
 def test_degenerate_training_sets_give_the_exact_answer(kind):
     """No spread to build a basis from, or very little: the search must still answer (shortcut or not)."""
     rng = np.random.default_rng(8)
-    X = {"zeros": np.zeros((4500, 300), np.uint8),
-         "all 255": np.full((4500, 300), 255, np.uint8),
-         "one image repeated": np.tile(rng.integers(0, 256, (1, 300), dtype=np.uint8), (4500, 1)),
-         "two images": np.repeat(rng.integers(0, 256, (2, 300), dtype=np.uint8), 2250, axis=0),
-         "rank 3": np.clip(rng.random((4500, 3)) @ rng.integers(0, 80, (3, 300)), 0, 255).astype(np.uint8),
-         }[kind]
-    Q = np.concatenate([X[:70], rng.integers(0, 256, (10, 300), dtype=np.uint8)])
-    dist, idx = KNearestNeighbor(4).fit(X, np.zeros(len(X), int)).kneighbors(Q)
+    d = 512
+    X = {"zeros": lambda: np.zeros((4500, d), np.uint8),
+         "all 255": lambda: np.full((4500, d), 255, np.uint8),
+         "one image repeated": lambda: np.tile(rng.integers(0, 256, (1, d), dtype=np.uint8), (4500, 1)),
+         "two images": lambda: np.repeat(rng.integers(0, 256, (2, d), dtype=np.uint8), 2250, axis=0),
+         "rank 3": lambda: np.clip(rng.random((4500, 3)) @ rng.integers(0, 80, (3, d)), 0, 255).astype(np.uint8),
+         "one band black": lambda: np.concatenate([_images(rng, 4500, d=d - 128),
+                                                   np.zeros((4500, 128), np.uint8)], axis=1),
+         }[kind]()
+    Q = np.concatenate([X[:70], rng.integers(0, 256, (10, d), dtype=np.uint8)])
+    model = KNearestNeighbor(4).fit(X, np.zeros(len(X), int))
+    dist, idx = model.kneighbors(Q)
     bd, bi = brute(Q, X, 4)
     np.testing.assert_array_equal(idx, bi)
     np.testing.assert_array_equal(dist, np.sqrt(bd).astype(np.float32))
+    if kind in ("rank 3", "one band black"):            # spread enough: the shortcut answered
+        assert model._proj is not None
+    if kind == "one band black":                        # a band without spread has no directions
+        assert model._proj.bands[-1][2].shape[1] == 0
 
 
 @settings(max_examples=12, deadline=None)
-@given(m=st.integers(4096, 4400), d=st.sampled_from([256, 300, 320, 384, 392]), k=st.integers(1, 10),
+@given(m=st.integers(4096, 4400), d=st.sampled_from([512, 576, 784, 961, 1024]), k=st.integers(1, 10),
        levels=st.sampled_from([2, 4, 256]), mix=st.integers(1, 12), seed=st.integers(0, 2**31))
 def test_property_same_neighbours_as_integer_brute_force(m, d, k, levels, mix, seed):
     """Random structured images (a few patterns + noise, quantised to ``levels`` values): exact ties abound
@@ -219,4 +260,5 @@ def test_property_same_neighbours_as_integer_brute_force(m, d, k, levels, mix, s
     assert model._proj is not None
     bd, bi = brute(Q, train, k)
     np.testing.assert_array_equal(idx, bi)
-    np.testing.assert_array_equal(dist, np.sqrt(bd).astype(np.float32))
+    # queries the bound cannot narrow get the full search's float32 distances (exact order, not value)
+    np.testing.assert_allclose(dist, np.sqrt(bd), rtol=1e-5)

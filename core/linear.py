@@ -26,10 +26,12 @@ from __future__ import annotations
 import contextlib
 import math
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import NamedTuple
 
 import numpy as np
 
+from core._halves import WORKERS, batch_gradient
 from core.linear_checks import (PARAMS, check_classes, check_features, check_fitted, check_samples,
                                  check_validation_set, encode_labels, validate_params)
 from core.losses import data_loss, softmax_probabilities
@@ -166,8 +168,15 @@ class LinearClassifier:
 
     def validated_params(self):
         """Check every hyperparameter and return clean values; ``ValueError``/``TypeError`` name the
-        parameter, the rule and the value (``learning_rate must be a finite number > 0 (got learning_rate=-0.1)``)."""
-        return validate_params(self)
+        parameter, the rule and the value (``learning_rate must be a finite number > 0 (got learning_rate=-0.1)``).
+
+        The result is kept until a hyperparameter changes (by ``set_params`` or plain assignment; compared
+        by identity), so the hot loop does not re-check ten values every step."""
+        key = tuple(self.__dict__.get(name) for name in PARAMS)
+        cached = self.__dict__.get("_valid_cache")
+        if cached is None or len(cached[0]) != len(key) or any(a is not b for a, b in zip(cached[0], key)):
+            cached = self._valid_cache = (key, validate_params(self))
+        return MappingProxyType(cached[1])               # read-only view: the cached dict is shared
 
     # ------------------------------------------------------------------ set-up
     def init_params(self, n_features, n_classes, rng=None):
@@ -191,7 +200,7 @@ class LinearClassifier:
         """Forget the momentum velocity and the divergence reference (keeps ``W_``/``b_``)."""
         self._vW = np.zeros_like(self.W_)
         self._vb = np.zeros_like(self.b_)
-        self._dW = np.empty_like(self.W_)
+        self._grads = (np.empty_like(self.W_), np.empty_like(self.W_))   # dW of each half of a batch
         self._snap_W = self.W_.copy()
         self._snap_b = self.b_.copy()
         self._first_loss = None
@@ -259,9 +268,7 @@ class LinearClassifier:
             for start in range(0, n, bs):
                 check_cancel(cancel)
                 idx = perm[start:start + bs]
-                xb = buf[:idx.size]
-                np.take(X, idx, axis=0, out=xb, mode="clip")
-                r = self.sgd_step(xb, yi[idx])
+                r = self._step(X, idx, yi[idx], self.n_iter_ + 1, WORKERS, buf)
                 end = start + bs >= n
                 tr = va = None
                 if end:
@@ -271,28 +278,37 @@ class LinearClassifier:
                                             r.total_loss, r.batch_accuracy, tr, va, end))
             report(progress, e + 1, epochs, f"epoch {e + 1}/{epochs}: loss {r.total_loss:.4g}")
 
-    def sgd_step(self, Xb, yb, *, iteration=None):
+    def sgd_step(self, Xb, yb, *, iteration=None, checked=False, jobs=1):
         """One SGD update on a minibatch ``Xb (B, D)`` float32 with class *indices* ``yb (B,)`` -- the hot loop.
 
         Returns a :class:`StepResult` measured on the batch before the update. ``iteration`` (default
-        ``n_iter_ + 1``) labels a divergence message. Raises :class:`TrainingDiverged` when the loss or the
-        updated weights are not finite (or the loss exploded), after restoring the last weights that gave a
-        finite loss.
+        ``n_iter_ + 1``) labels a divergence message. ``checked=True`` promises that ``yb`` are int64
+        indices below ``len(classes_)`` (``fit`` and :class:`core.training.Trainer` encode the labels
+        once), which skips checking them every step. ``jobs=2`` computes the two halves of the batch on two
+        cores (the same weights to the last bit as ``jobs=1``, see :mod:`core._halves`). Raises
+        :class:`TrainingDiverged` when the loss or the updated weights are not finite (or the loss exploded),
+        after restoring the last weights that gave a finite loss.
         """
         self._check_fitted()
         hp = self.validated_params()
         Xb = np.asarray(Xb, dtype=np.float32)
+        if not checked:
+            yb = check_labels(yb, "yb", self.W_.shape[0])
+            if Xb.ndim != 2 or Xb.shape != (yb.shape[0], self.W_.shape[1]):
+                raise ValueError(f"Xb must have shape ({yb.shape[0]}, {self.W_.shape[1]}) to match yb and W_ "
+                                 f"(got {Xb.shape})")
+        it = self.n_iter_ + 1 if iteration is None else int(iteration)
+        return self._step(Xb, None, yb, it, jobs, None)
+
+    def _step(self, X, idx, yb, it, jobs, buf):
+        """The update of :meth:`sgd_step` on the rows ``X[idx]`` (gathered into ``buf``; ``idx=None``:
+        ``X`` is the batch), computed in two row halves (:func:`core._halves.batch_gradient`)."""
+        hp = self.validated_params()
         W, b = self.W_, self.b_
         lr = np.float32(hp["learning_rate"])
         reg = np.float32(hp["reg"])
-        it = self.n_iter_ + 1 if iteration is None else int(iteration)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            scores = Xb @ W.T            # (B, C): the forward pass is one matmul ...
-            scores += b
-            data, dscores = data_loss(hp["loss"], scores, yb, hp["delta"])
-            acc = float(np.mean(scores.argmax(axis=1) == yb))
-            dW = np.matmul(dscores.T, Xb, out=self._dW)   # ... and the backward pass another
-            db = dscores.sum(axis=0)
+            data, acc, dW, db = batch_gradient(W, b, X, idx, yb, buf, hp["loss"], hp["delta"], self._grads, jobs)
             # in-place forms of core.regularization's (R, dR), to avoid temporaries in the hot loop
             if hp["penalty"] == "l2" and reg > 0:
                 R = float(np.vdot(W, W))

@@ -128,8 +128,14 @@ def hinge_loss(scores, y, delta=1.0):
         ``y_i``. (At a kink, ``margin == 0``, the subgradient 0 is used.)
     """
     s, y = _check(scores, y)
-    n = s.shape[0]
-    rows = np.arange(n)
+    return _hinge(s, y, delta)
+
+
+def _hinge(s, y, delta, n=None):
+    """:func:`hinge_loss` for already checked ``s`` (N, C) float and ``y`` (N,) int64 indices; the sum
+    and the gradient are divided by ``n`` (default N: the mean; a larger n for part of a batch)."""
+    n = s.shape[0] if n is None else n
+    rows = np.arange(s.shape[0])
     m = s - s[rows, y][:, None]
     m += s.dtype.type(delta)
     m[rows, y] = 0
@@ -197,11 +203,17 @@ def softmax_loss(scores, y):
         ``(p - onehot(y)) / N``.
     """
     s, y = _check(scores, y)
-    n = s.shape[0]
+    return _softmax(s, y)
+
+
+def _softmax(s, y, delta=None, n=None):
+    """:func:`softmax_loss` for already checked ``s`` and ``y`` (``delta`` is ignored; ``n`` as in
+    :func:`_hinge`)."""
+    n = s.shape[0] if n is None else n
     log_p, e, z = _log_softmax_correct(s, y)
     loss = -float(log_p.sum(dtype=np.float64)) / n
     e /= z
-    e[np.arange(n), y] -= 1
+    e[np.arange(s.shape[0]), y] -= 1
     e *= s.dtype.type(1.0 / n)
     return loss, e
 
@@ -234,9 +246,14 @@ def one_vs_all_hinge_loss(scores, y, delta=1.0):
         ``-t_ij / N`` where the term is positive, else 0.
     """
     s, y = _check(scores, y)
-    n = s.shape[0]
+    return _one_vs_all(s, y, delta)
+
+
+def _one_vs_all(s, y, delta, n=None):
+    """:func:`one_vs_all_hinge_loss` for already checked ``s`` and ``y`` (``n`` as in :func:`_hinge`)."""
+    n = s.shape[0] if n is None else n
     t = np.full_like(s, -1)
-    t[np.arange(n), y] = 1
+    t[np.arange(s.shape[0]), y] = 1
     m = s.dtype.type(delta) - t * s
     loss = float(np.maximum(m, 0).sum(dtype=np.float64)) / n
     d = np.where(m > 0, -t, 0).astype(s.dtype, copy=False)
@@ -248,8 +265,15 @@ LOSSES = {"hinge": hinge_loss, "softmax": softmax_loss, "ova_hinge": one_vs_all_
 """Name -> ``f(scores, y[, delta]) -> (loss, dscores)``; the names ``LinearClassifier(loss=...)`` takes."""
 
 
-def data_loss(name, scores, y, delta=1.0):
+_UNCHECKED = {"hinge": _hinge, "softmax": _softmax, "ova_hinge": _one_vs_all}
+
+
+def data_loss(name, scores, y, delta=1.0, *, checked=False, n=None):
     """Dispatch on a loss name from :data:`LOSSES`; returns ``(loss, dscores)``.
+
+    ``checked=True`` skips the checks of ``scores``/``y`` (the SGD hot loop: ``scores`` is a fresh
+    float32 (N, C) array and ``y`` int64 indices in range, both checked when training started); with it,
+    ``n`` divides the summed loss and the gradient instead of N (rows that are part of a batch of n).
 
     Raises
     ------
@@ -258,6 +282,8 @@ def data_loss(name, scores, y, delta=1.0):
     """
     if name not in LOSSES:
         raise ValueError(f"loss must be one of {', '.join(map(repr, LOSSES))} (got loss={name!r})")
+    if checked:
+        return _UNCHECKED[name](scores, y, delta, n)
     if name == "softmax":
         return softmax_loss(scores, y)
     return LOSSES[name](scores, y, delta)

@@ -26,8 +26,9 @@ import time
 
 import numpy as np
 
+from core._halves import WORKERS, halves
 from core.linear import EVAL_CAP, LinearClassifier, Record, TrainingDiverged, limit_blas_threads
-from core.validation import check_array, check_labels, check_random_state
+from core.validation import check_array, check_in_range, check_labels, check_random_state
 
 __all__ = ["Record", "Trainer", "CSV_COLUMNS"]
 
@@ -56,6 +57,9 @@ class Trainer:
         Train accuracy is measured on at most this many training examples.
     warm_start : bool
         Keep weights of models that are already fitted with the right shape instead of initialising.
+    jobs : int or None
+        Cores for each step (None: up to 2). Only the speed changes: 1 and 2 give the same weights to the
+        last bit (see :mod:`core._halves`).
 
     Attributes
     ----------
@@ -74,7 +78,7 @@ class Trainer:
     """
 
     def __init__(self, models, X_train, y_train, X_val=None, y_val=None, *, random_state=0,
-                 init_same_weights=True, n_classes=None, eval_cap=EVAL_CAP, warm_start=False):
+                 init_same_weights=True, n_classes=None, eval_cap=EVAL_CAP, warm_start=False, jobs=None):
         if not isinstance(models, dict) or not models:
             raise TypeError(f"models must be a non-empty dict of name -> LinearClassifier (got {models!r})")
         for name, m in models.items():
@@ -82,6 +86,7 @@ class Trainer:
                 raise TypeError(f"models[{name!r}] must be a LinearClassifier (got {type(m).__name__})")
             m.validated_params()
         self.models = dict(models)
+        self.jobs = WORKERS if jobs is None else check_in_range(jobs, "jobs", 1, 64, integer=True)
         X = check_array(X_train, "X_train")
         y = check_labels(y_train, "y_train")
         if X.shape[0] != y.shape[0]:
@@ -159,7 +164,7 @@ class Trainer:
         self._perm = None
         self._pos = 0
         self._pending = {}
-        self._buf = np.empty((min(self.batch_size, self.X_train.shape[0]), d), dtype=np.float32)
+        self._bufs = {}          # name -> gathered minibatch rows (one per model: models may run at once)
 
     def set_params(self, name=None, **hyper):
         """Change hyperparameters of one model (``name``) or of all; applied at the start of the next step.
@@ -189,9 +194,10 @@ class Trainer:
             self.models[k].set_params(**hyper)
             if "batch_size" in hyper:
                 self.batch_size = int(hyper["batch_size"])
-        if self._buf.shape[0] != min(self.batch_size, self.X_train.shape[0]):
-            self._buf = np.empty((min(self.batch_size, self.X_train.shape[0]), self.X_train.shape[1]),
-                                 dtype=np.float32)
+        rows = min(self.batch_size, self.X_train.shape[0])
+        for k in self.models:
+            if k not in self._bufs or self._bufs[k].shape[0] != rows:
+                self._bufs[k] = np.empty((rows, self.X_train.shape[1]), dtype=np.float32)
 
     def resume(self, name=None):
         """Clear the ``stopped`` reason of one model (or all) so it trains again (e.g. after lowering the
@@ -235,18 +241,16 @@ class Trainer:
                 idx = self._perm[self._pos:self._pos + self.batch_size]
                 self._pos += idx.size
                 end = self._pos >= n
-                xb = self._buf[:idx.size]
-                np.take(self.X_train, idx, axis=0, out=xb, mode="clip")
                 yb = self.y_train[idx]
                 self.iteration += 1
                 seen += idx.size
+                results = self._step_models(active, idx, yb)
                 for k in active:
-                    m = self.models[k]
-                    try:
-                        r = m.sgd_step(xb, yb, iteration=self.iteration)
-                    except TrainingDiverged as exc:
-                        self.stopped[k] = str(exc)
+                    r = results[k]
+                    if isinstance(r, TrainingDiverged):
+                        self.stopped[k] = str(r)
                         continue
+                    m = self.models[k]
                     tr = va = None
                     if end:
                         tr = _accuracy(m, self._X_eval, self._y_eval)
@@ -273,6 +277,25 @@ class Trainer:
         n = self.X_train.shape[0]
         left = n if self._perm is None else n - self._pos
         return self.step(max(1, -(-left // min(self.batch_size, n))), cancel=cancel)
+
+    def _step_models(self, active, idx, yb):
+        """One SGD step of every active model on the rows ``idx``: name -> StepResult or TrainingDiverged.
+
+        One model: its batch in two halves on two cores. Several (compare mode): the models themselves
+        share the cores, each computing its whole step on one. Either way each model's numbers are the
+        same as with one core (see :mod:`core._halves`)."""
+        results = {}
+
+        def run(lo, hi):
+            for k in active[lo:hi]:
+                try:
+                    results[k] = self.models[k]._step(self.X_train, idx, yb, self.iteration,
+                                                      self.jobs if len(active) == 1 else 1, self._bufs[k])
+                except TrainingDiverged as exc:
+                    results[k] = exc
+
+        halves(run, (len(active) + 1) // 2, len(active), self.jobs)
+        return results
 
     # ------------------------------------------------------------------ read-outs
     def snapshot(self, name):

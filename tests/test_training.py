@@ -21,9 +21,9 @@ def _data(n=230, d=6, c=3, seed=0):
 class Spy(LinearClassifier):
     """Records the minibatches it is trained on."""
 
-    def sgd_step(self, Xb, yb, *, iteration=None):
-        self.batches.append((Xb.copy(), yb.copy()))
-        return super().sgd_step(Xb, yb, iteration=iteration)
+    def _step(self, X, idx, yb, it, jobs, buf):     # every SGD step comes through here
+        self.batches.append(((X if idx is None else X[idx]).copy(), yb.copy()))
+        return super()._step(X, idx, yb, it, jobs, buf)
 
 
 def _spy(**kw):

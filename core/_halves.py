@@ -1,0 +1,147 @@
+"""Private: a minibatch gradient in two row halves on two cores, with exactly the one-core result.
+
+A minibatch step is a gather of B rows and two thin matrix products (``(B, D) @ (D, C)`` forward,
+``(C, B) @ (B, D)`` backward). One BLAS thread per product is the robust choice (waiting OpenBLAS
+threads made SGD 4-6x slower on a busy machine), so the second core is used here instead: the batch is
+cut into two row halves, and each half -- gather, scores, loss, gradient -- runs start to finish on its
+own thread (this one and one helper), so there is one hand-over per step (~60 us to wake a thread
+here) and each core keeps its half of the batch in its own cache. The two gradients are then added.
+
+The cut depends only on the batch size, never on the number of threads, and each half is the same
+sequence of calls either way -- so one thread (``jobs=1``: the halves one after the other) and two
+threads give bit-for-bit the same weights.
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+
+__all__ = ["WORKERS", "row_cut", "halves", "batch_gradient"]
+
+WORKERS = max(1, min(2, os.cpu_count() or 1))
+
+
+class _Helper:
+    """One helper thread that runs one job at a time, handed over through two locks.
+
+    Leaner than a ``ThreadPoolExecutor`` (no future, queue or work item per job): the hand-over holds
+    the interpreter lock for a few microseconds, which matters when the GUI thread wants it too. A daemon
+    thread, idle (blocked on a lock) between jobs, so it never keeps the process alive."""
+
+    def __init__(self) -> None:
+        self._go = threading.Lock()
+        self._done = threading.Lock()
+        self._go.acquire()
+        self._done.acquire()
+        self._job = None
+        self._error: BaseException | None = None
+        self._busy = threading.Lock()               # one job at a time, whichever thread asks
+        self.thread = threading.Thread(target=self._loop, name="lcl-sgd", daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            self._go.acquire()
+            err, fn, lo, hi = self._job
+            try:
+                with np.errstate(**err):             # the caller's floating-point settings (per thread)
+                    fn(lo, hi)
+            except BaseException as exc:  # noqa: BLE001 - handed back to the caller
+                self._error = exc
+            self._done.release()
+
+    def start(self, fn, lo: int, hi: int) -> None:
+        self._busy.acquire()
+        self._job = (np.geterr(), fn, lo, hi)
+        self._error = None
+        self._go.release()
+
+    def wait(self) -> None:
+        self._done.acquire()
+        err, self._error, self._job = self._error, None, None
+        self._busy.release()
+        if err is not None:
+            raise err
+
+
+_helper: _Helper | None = None
+_lock = threading.Lock()
+
+
+def _get_helper() -> _Helper:
+    global _helper
+    with _lock:
+        if _helper is None:
+            _helper = _Helper()
+        return _helper
+
+
+def row_cut(n: int) -> int:
+    """Where a batch of ``n`` rows is cut (``n``: not at all, for tiny batches)."""
+    return n // 2 if n >= 32 else n
+
+
+def halves(fn, cut: int, n: int, jobs: int) -> None:
+    """``fn(0, cut)`` and ``fn(cut, n)``: the first on the helper thread when ``jobs >= 2``, else both
+    here, one after the other. An empty half is skipped. Exceptions propagate."""
+    if cut <= 0 or cut >= n:
+        fn(0, n)
+        return
+    if jobs < 2 or WORKERS < 2:
+        fn(0, cut)
+        fn(cut, n)
+        return
+    helper = _get_helper()
+    if threading.current_thread() is helper.thread:    # a job of the helper itself: no second helper
+        fn(0, cut)
+        fn(cut, n)
+        return
+    helper.start(fn, 0, cut)
+    try:
+        fn(cut, n)
+    finally:
+        helper.wait()
+
+
+def batch_gradient(W, b, X, idx, yb, buf, loss: str, delta: float, grads, jobs: int):
+    """Data loss, accuracy and gradient of one minibatch, in two row halves (see the module doc).
+
+    Parameters
+    ----------
+    W : (C, D) float32;  b : (C,) float32
+    X : (N, D) float32 -- the rows ``X[idx]`` are the batch; with ``idx=None``, ``X`` is the batch
+    idx : (B,) int row indices or None;  yb : (B,) int64 class indices (already checked)
+    buf : (>= B, D) float32 scratch for the gathered rows (unused when ``idx`` is None)
+    grads : two (C, D) float32 arrays; ``grads[0]`` receives dW
+    jobs : 1 (the halves in turn) or 2 (the first half on the helper thread)
+
+    Returns ``(data_loss, accuracy, dW (C, D) = grads[0], db (C,))``; the data loss is the batch mean.
+    """
+    from core.losses import data_loss
+    n = len(yb)
+    parts = [None, None]
+
+    def half(lo: int, hi: int) -> None:
+        if idx is None:
+            xs = X[lo:hi]
+        else:
+            xs = buf[lo:hi]
+            np.take(X, idx[lo:hi], axis=0, out=xs, mode="clip")
+        s = xs @ W.T
+        s += b
+        y = yb[lo:hi]
+        data, ds = data_loss(loss, s, y, delta, checked=True, n=n)
+        k = 0 if lo == 0 else 1
+        np.matmul(ds.T, xs, out=grads[k])
+        parts[k] = (data, np.count_nonzero(s.argmax(axis=1) == y), ds.sum(axis=0))
+
+    halves(half, row_cut(n), n, jobs)
+    data, correct, db = parts[0]
+    if parts[1] is not None:
+        np.add(grads[0], grads[1], out=grads[0])
+        data += parts[1][0]
+        correct += parts[1][1]
+        db = db + parts[1][2]
+    return data, float(correct) / n, grads[0], db

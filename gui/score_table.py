@@ -35,12 +35,17 @@ class ScoreTable(QtWidgets.QTableView):
         self.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.NoSelection)
         # p_j takes the width left over (not stretchLastSection: that never goes below 100 px, whatever it shows)
         self.horizontalHeader().setSectionResizeMode(len(COLUMNS) - 1, QtWidgets.QHeaderView.ResizeMode.Stretch)
+        self._widths: list[int] | None = None
         self._fit_rows()
 
     def show_rows(self, rows: list[list[str]], kinds: list[str]) -> None:
         """New rows (see :meth:`ScoreTableModel.set_rows`); the columns fit their text and the table is at
         least as wide as they are plus a vertical scroll bar (so a horizontal one never takes a row's place)."""
+        widths = [max((len(r[c]) for r in rows), default=0) for c in range(len(COLUMNS))]
         self.score_model.set_rows(rows, kinds)
+        if widths == self._widths and rows:
+            return                               # the same number of characters per column: the same layout
+        self._widths = widths
         self.resizeColumnsToContents()
         header, last = self.horizontalHeader(), len(COLUMNS) - 1
         width = sum(header.sectionSize(c) for c in range(last))
@@ -60,6 +65,7 @@ class ScoreTable(QtWidgets.QTableView):
         super().changeEvent(event)
         if event.type() == QtCore.QEvent.Type.FontChange:   # presentation mode, a new application font
             self._fit_rows()
+            self._widths = None                            # columns must be measured again
 
     def height_for_rows(self, n: int) -> int:
         """The height that shows the header and ``n`` rows without a vertical scroll bar."""
@@ -68,48 +74,49 @@ class ScoreTable(QtWidgets.QTableView):
         return self.horizontalHeader().sizeHint().height() + n * self.row_height() + 2 * self.frameWidth() + below
 
 
-class ScoreTableModel(QtCore.QAbstractTableModel):
-    """Rows of the score table: class, s_j, hinge term, exp(s_j), p_j; the correct row bold green."""
+class ScoreTableModel(QtGui.QStandardItemModel):
+    """Rows of the score table: class, s_j, hinge term, exp(s_j), p_j; the correct row bold green.
+
+    The cells live in Qt's own items (C++), so painting and measuring the table call no Python: while SGD
+    runs in a worker thread, every call from Qt into Python would have to win the interpreter lock from it
+    (a Python ``data()`` model was asked ~1,000 times per refresh and cost the training ~10 % of its speed).
+    ``rows``/``kinds`` keep the plain text (for tests and export)."""
 
     def __init__(self, parent=None):
-        super().__init__(parent)
+        super().__init__(0, len(COLUMNS), parent)
         self.rows: list[list[str]] = []
         self.kinds: list[str] = []
         self._bold = QtGui.QFont()
         self._bold.setBold(True)
+        self._right = QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
+        for c, (name, tip) in enumerate(zip(COLUMNS, COLUMN_TIPS)):
+            item = QtGui.QStandardItem(name)
+            if tip:
+                item.setToolTip(tip)
+            self.setHorizontalHeaderItem(c, item)
 
     def set_rows(self, rows: list[list[str]], kinds: list[str]) -> None:
-        self.beginResetModel()
+        """Replace the rows; cells that exist already are updated in place (no model reset while training)."""
         self.rows, self.kinds = rows, kinds
-        self.endResetModel()
-
-    def rowCount(self, parent=QtCore.QModelIndex()) -> int:  # noqa: N802 - Qt override
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QtCore.QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=QtCore.Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == QtCore.Qt.Orientation.Horizontal:
-            if role == QtCore.Qt.ItemDataRole.DisplayRole:
-                return COLUMNS[section]
-            if role == QtCore.Qt.ItemDataRole.ToolTipRole:
-                return COLUMN_TIPS[section] or None
-        return None
-
-    def data(self, index, role=QtCore.Qt.ItemDataRole.DisplayRole):
-        r, c = index.row(), index.column()
-        R = QtCore.Qt.ItemDataRole
-        if role == R.DisplayRole:
-            return self.rows[r][c]
-        kind = self.kinds[r]
-        if role == R.FontRole and kind == "correct":
-            return self._bold
-        if role == R.ForegroundRole:
-            if kind == "correct":
-                return QtGui.QBrush(CORRECT)
-            if kind == "pays" and c == 2:
-                return QtGui.QBrush(PAYS)
-        if role == R.TextAlignmentRole and c > 0:
-            return int(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
-        return None
+        if self.rowCount() != len(rows):
+            self.setRowCount(len(rows))
+        for r, (row, kind) in enumerate(zip(rows, kinds)):
+            for c, text in enumerate(row):
+                item = self.item(r, c)
+                if item is None:
+                    item = QtGui.QStandardItem()
+                    item.setEditable(False)
+                    if c > 0:
+                        item.setTextAlignment(self._right)
+                    self.setItem(r, c, item)
+                item.setText(text)
+                if kind == "correct":
+                    item.setFont(self._bold)
+                else:
+                    item.setData(None, QtCore.Qt.ItemDataRole.FontRole)     # the table's own font
+                if kind == "correct":
+                    item.setForeground(CORRECT)
+                elif kind == "pays" and c == 2:
+                    item.setForeground(PAYS)
+                else:
+                    item.setData(None, QtCore.Qt.ItemDataRole.ForegroundRole)

@@ -8,9 +8,10 @@ Run by hand (not a test)::
 
 One epoch over N x 3072 float32 (default N = 50000), batch 200, 10 classes:
 
-* ``ours-*``: :class:`core.training.Trainer` ``run_epoch()`` (what the app runs; BLAS limited to one
-  thread, batches gathered with ``np.take(..., out=buffer)``), and ``LinearClassifier.fit(epochs=1)``
-  (which also validates X: a NaN scan over all of it).
+* ``ours-*``: :class:`core.training.Trainer` ``run_epoch()`` (what the app runs: each half of a minibatch
+  on its own core with one BLAS thread each, see ``core/_halves.py``; ``jobs=1``: the same halves on one
+  core, bit-identical weights), and ``LinearClassifier.fit(epochs=1)`` (which also validates X: a NaN scan
+  over all of it).
 * ``numpy-*``: the CS231n-style loop written below (``X[idx]`` fancy indexing, ``W`` of shape (D, C)),
   with NumPy's default BLAS threads (and once with one thread, like ours).
 * ``sklearn-*``: ``SGDClassifier(loss="hinge" / "log_loss", n_jobs=2, max_iter=1, tol=None)`` -- one
@@ -91,7 +92,7 @@ def numpy_epoch(X, y, W, loss, rng):
 
 
 def one_thread(fn, *args):
-    """Run ``fn`` with BLAS limited to one thread (as ours runs)."""
+    """Run ``fn`` with BLAS limited to one thread (as each of our two halves runs)."""
     from core.linear import limit_blas_threads
     with limit_blas_threads(1):
         return fn(*args)
@@ -118,15 +119,18 @@ def main(argv=None):
           f"cpus: {os.cpu_count()}, load: {os.getloadavg()[0]:.1f}", flush=True)
     n, nsk = X.shape[0], min(args.sklearn_n, X.shape[0])
 
-    trainers = {loss: Trainer({loss: LinearClassifier(loss=loss, learning_rate=LR, reg=REG, batch_size=BATCH,
-                                                      random_state=0)}, X, y, random_state=0, eval_cap=1)
-                for loss in ("softmax", "hinge")}
+    trainers = {(loss, jobs): Trainer({loss: LinearClassifier(loss=loss, learning_rate=LR, reg=REG,
+                                                              batch_size=BATCH, random_state=0)},
+                                      X, y, random_state=0, eval_cap=1, jobs=jobs)
+                for loss in ("softmax", "hinge") for jobs in (None, 1)}
     rng = np.random.default_rng(0)
     W0 = (1e-3 * rng.standard_normal((X.shape[1], D_CLASSES))).astype(np.float32)
 
     funcs = {
-        "ours-softmax (Trainer.run_epoch)": lambda: trainers["softmax"].run_epoch(),
-        "ours-hinge (Trainer.run_epoch)": lambda: trainers["hinge"].run_epoch(),
+        "ours-softmax (Trainer.run_epoch)": lambda: trainers["softmax", None].run_epoch(),
+        "ours-hinge (Trainer.run_epoch)": lambda: trainers["hinge", None].run_epoch(),
+        "ours-softmax (Trainer, jobs=1)": lambda: trainers["softmax", 1].run_epoch(),
+        "ours-hinge (Trainer, jobs=1)": lambda: trainers["hinge", 1].run_epoch(),
         "ours-softmax (fit, epochs=1)": lambda: LinearClassifier(learning_rate=LR, reg=REG,
                                                                  random_state=0).fit(X, y, epochs=1),
         "numpy-softmax (plain loop)": lambda: numpy_epoch(X, y, W0.copy(), "softmax", rng),

@@ -55,8 +55,8 @@ _controller = []  # lazily created threadpoolctl controller (finding the BLAS li
 def limit_blas_threads(n=1):
     """Context manager limiting BLAS to ``n`` threads while SGD runs (a no-op without threadpoolctl).
 
-    A minibatch matmul (200 x 3072 by 3072 x 10) gains little from a second thread, and on a busy 2-core
-    machine waiting OpenBLAS threads made SGD 4-6x slower; one thread also leaves a core to the GUI."""
+    On a busy 2-core machine waiting (spinning) OpenBLAS threads made SGD 4-6x slower; the second core is
+    used by running the two halves of each minibatch on two threads instead (:mod:`core._halves`)."""
     try:
         if not _controller:
             from threadpoolctl import ThreadpoolController

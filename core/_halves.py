@@ -68,6 +68,7 @@ class _Helper:
 
 _helper: _Helper | None = None
 _lock = threading.Lock()
+_nested = threading.local()         # .on: this thread is running its half of a split
 
 
 def _get_helper() -> _Helper:
@@ -94,14 +95,16 @@ def halves(fn, cut: int, n: int, jobs: int) -> None:
         fn(cut, n)
         return
     helper = _get_helper()
-    if threading.current_thread() is helper.thread:    # a job of the helper itself: no second helper
-        fn(0, cut)
+    if threading.current_thread() is helper.thread or getattr(_nested, "on", False):
+        fn(0, cut)                                       # inside a split already: the helper is taken
         fn(cut, n)
         return
     helper.start(fn, 0, cut)
+    _nested.on = True
     try:
         fn(cut, n)
     finally:
+        _nested.on = False
         helper.wait()
 
 

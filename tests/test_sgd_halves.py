@@ -157,3 +157,18 @@ def test_sgd_step_still_checks_labels_unless_told_they_are_checked():
         m.sgd_step(X[:10, :3], y[:10])
     with pytest.raises(TrainingDiverged):
         LinearClassifier(learning_rate=1e9, random_state=0).fit(X * 1e6, y, epochs=3)
+
+
+def test_a_split_inside_a_split_runs_in_place_instead_of_waiting_for_itself():
+    seen = []
+
+    def inner(lo, hi):
+        seen.append(("inner", lo, hi))
+
+    def outer(lo, hi):
+        _halves.halves(inner, 1, 2, 2)                   # would wait forever for the busy helper
+        seen.append(("outer", lo, hi))
+
+    _halves.halves(outer, 1, 2, 2)
+    assert sorted(seen) == [("inner", 0, 1), ("inner", 0, 1), ("inner", 1, 2), ("inner", 1, 2),
+                            ("outer", 0, 1), ("outer", 1, 2)]

@@ -282,7 +282,7 @@ class EvaluatePanel(QtWidgets.QWidget):
             w, h = self.split.width(), self.split.height()
             self.split.setSizes([w // 2, w - w // 2])
             self.left_split.setSizes([int(h * 0.68), h - int(h * 0.68)])
-            self.right_split.setSizes([int(h * 0.45), h - int(h * 0.45)])
+            self.right_split.setSizes([int(h * 0.4), h - int(h * 0.4)])     # the timing panel has more to say
 
     def set_style(self, style) -> None:
         self._style = style

@@ -23,9 +23,10 @@ from gui.theme import STYLE_NORMAL
 __all__ = ["TimingView", "measure_scaling"]
 
 _FIT, _TEST = "#1f77b4", "#d62728"
-_KEY = (f"<span style='color:{_TEST}'>●</span> test: predict all test images &nbsp; "
-        f"<span style='color:{_FIT}'>●</span> train: fit<br>")
-_SCALING_HINT = _KEY + "Measure how fit and predict times grow with the number of training images."
+_TEST_DOT = f"<span style='color:{_TEST}'>●</span>"
+_FIT_DOT = f"<span style='color:{_FIT}'>●</span>"
+_SCALING_HINT = (f"{_TEST_DOT} test: predict all test images &nbsp; {_FIT_DOT} train: fit<br>"
+                 "Measure how fit and predict times grow with the number of training images.")
 
 
 def measure_scaling(X_train, y_train, X_test, metric: str, k: int, ctx, *, n_points: int = 5, n_queries: int = 300):
@@ -187,9 +188,10 @@ class TimingView(QtWidgets.QWidget):
             n0, f0, p0 = points[0]
             n1, f1, p1 = points[-1]
             self.scaling_label.setText(
-                _KEY + f"{n0:,} → {n1:,} training images: predicting the {n_test:,} test images "
+                f"{n0:,} → {n1:,} training images: {_TEST_DOT} predicting the {n_test:,} test images "
                 f"<b>{format_seconds(p0)} → {format_seconds(p1)}</b> (each against every training "
-                f"image); fit {format_seconds(f0)} → {format_seconds(f1)}." + self._shortcut_note(n1, p1))
+                f"image); {_FIT_DOT} fit {format_seconds(f0)} → {format_seconds(f1)}."
+                + self._shortcut_note(n1, p1))
 
     def _shortcut_note(self, n_train: int, brute_seconds: float) -> str:
         """Why a measured evaluation can beat the brute-force curve (explain every number on screen)."""
@@ -198,11 +200,12 @@ class TimingView(QtWidgets.QWidget):
                 or brute_seconds < 1.3 * self.test_seconds):
             return ""
         self.scaling_label.setToolTip(
-            "For L2 on many images the app first compares 128-number summaries of the images (their "
-            "main directions); these rule out most training images without a full distance. The "
-            "neighbours are exactly the same as comparing with every image.")
-        return (f"<br>The evaluation took <b>{format_seconds(self.test_seconds)}</b>: L2 rules most "
-                "images out with 128-number summaries first (same neighbours; hover for how).")
+            "For L2 on many images the app first compares short summaries of the images: 261 numbers "
+            "each, the main directions of four horizontal bands of the image and how much each band "
+            "leaves out. They give a lower bound on every distance, which rules out most training images "
+            "without a full distance. The neighbours are exactly the same as comparing with every image.")
+        return (f"<br>The evaluation took <b>{format_seconds(self.test_seconds)}</b>: L2 first rules most "
+                "images out with short summaries (same neighbours; hover for how).")
 
     # -- drawing --------------------------------------------------------------------------------
     def _paint(self) -> None:
@@ -234,6 +237,7 @@ class TimingView(QtWidgets.QWidget):
 
     def set_style(self, style) -> None:
         self._style = style
+        self.scale_plot.setMinimumHeight(max(130, 11 * style.plot_font_pt))   # title and axes grow too
         for plot in (self.bars_plot.plotItem, self.scale_plot.plotItem):
             style_plot(plot, style)
         for c in (self.fit_curve, self.pred_curve):

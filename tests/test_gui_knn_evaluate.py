@@ -127,8 +127,8 @@ def test_train_vs_test_time_and_scaling(qtbot, ws, digits):
     wait_idle(qtbot, ws, "knn-timing")
     x, y = ws.evaluate.timing.pred_curve.getData()
     assert len(x) >= 3 and x[-1] == digits.n_train
-    assert f"training images: predicting the {digits.n_test} test images" in \
-        plain(ws.evaluate.timing.scaling_label.text())
+    text = plain(ws.evaluate.timing.scaling_label.text())
+    assert f"training images: ● predicting the {digits.n_test} test images" in text and "● fit" in text
 
 
 def test_stale_results_are_flagged_after_k_changes(qtbot, ws):

@@ -23,6 +23,8 @@ LOSS_MODES = (("Softmax", "softmax"), ("Hinge (SVM)", "hinge"),
               ("Compare both", "compare"))
 PENALTIES = (("L2  (λ·ΣW²)", "l2"), ("L1  (λ·Σ|W|)", "l1"), ("None", "none"))
 LIVE_KEYS = ("penalty", "reg", "learning_rate", "batch_size")
+PLAY_TEXT = "▶ Play"
+PAUSE_TEXT = "❚❚ Pause"   # U+275A: in DejaVu Sans (the pause sign U+23F8 is not, and showed as a box)
 RESTART_KEYS = ("loss_mode", "init_scale", "seed", "scale", "subtract_mean")
 
 
@@ -85,7 +87,7 @@ class LinearControls(QtWidgets.QWidget):
         pl.addWidget(self.scale_box)
         pl.addWidget(self.mean_box)
 
-        self.play_button = QtWidgets.QPushButton("▶ Play")
+        self.play_button = QtWidgets.QPushButton(PLAY_TEXT)
         self.play_button.setObjectName("play_button")
         self.play_button.setToolTip("Play / Pause (Space)")
         self.step_button = QtWidgets.QPushButton("Step 1 iteration")
@@ -190,7 +192,7 @@ class LinearControls(QtWidgets.QWidget):
         self._update_reg_enabled()
 
     def set_running(self, running: bool) -> None:
-        self.play_button.setText("⏸ Pause" if running else "▶ Play")
+        self.play_button.setText(PAUSE_TEXT if running else PLAY_TEXT)
         self.step_button.setEnabled(not running)
         self.epoch_button.setEnabled(not running)
 

@@ -20,6 +20,7 @@ from gui.widgets.image_grid import ImageGrid
 __all__ = ["TemplatesView", "TemplateDialog"]
 
 SCALES = (("each its own", "per"), ("one shared", "shared"))
+MIN_TILE = 36              # px; below this a template is too small to read, so the area scrolls instead
 
 
 class TemplateDialog(QtWidgets.QDialog):
@@ -198,34 +199,47 @@ class TemplatesView(QtWidgets.QWidget):
         self._set_columns()
 
     def _set_columns(self) -> None:
-        """Pick the column count that gives the largest tiles in the space (e.g. 2 rows of 5 for 10 classes
-        in a tall area, 1 row of 10 in a wide one); tiles never go below ~the style's tile size (then it scrolls)."""
-        c = len(self._class_names)
-        if not c or not self.grids:
+        """Pick the column count and tile size that show every model's templates, captions included, in
+        the space the scroll area has without scrolling (e.g. 2 rows of 5 for one model in a tall area,
+        1 row of 10 per model in a wide, low one). Tiles stay between MIN_TILE and 2.4x the style's
+        tile; only when even MIN_TILE does not fit does the area scroll."""
+        c, n = len(self._class_names), len(self.grids)
+        if not c or not n:
             return
-        vp = self.scroll.viewport()
-        avail_w, avail_h = max(1, vp.width() - 8), max(1, vp.height() - 4)
-        min_tile, max_tile = int(self._style.tile * 0.9), int(self._style.tile * 2.4)
-        cap_h = self.fontMetrics().height() + 2
-        head_h = sum(h.sizeHint().height() + 6 for h in self.headers.values())
+        room = self.scroll.maximumViewportSize()           # the viewport's size without scroll bars
+        cap_h = next(iter(self.grids.values())).fontMetrics().height() + 2
+        heads = sum(h.sizeHint().height() for h in self.headers.values())
+        fixed_h = heads + self._grid_box.spacing() * (2 * n - 1) + n * 4   # headers, gaps, grid margins
+        max_tile = int(self._style.tile * 2.4)
         options = []
         for cols in range(1, c + 1):
-            rows = -(-c // cols) * len(self.grids)
-            options.append((min(max_tile, avail_w // cols - 6, (avail_h - head_h) // rows - 6 - cap_h - 2), cols))
+            rows = -(-c // cols) * n                         # rows of all grids together
+            by_height = (room.height() - fixed_h) // rows - 6 - cap_h
+            by_width = (room.width() - 4) // cols - 6
+            options.append((min(max_tile, by_height, by_width), cols))
         top = max(t for t, _ in options)
-        # within 10 % of the largest tile, prefer full rows (5 + 5 rather than 4 + 4 + 2), then more columns
-        tile, cols = max((o for o in options if o[0] >= 0.9 * top), key=lambda o: (c % o[1] == 0, o[1]))
-        tile = int(max(min_tile, tile))
-        if tile == min_tile:       # nothing fits: as many columns as the width takes, and scroll
-            cols = max(1, min(c, avail_w // (min_tile + 6)))
+        if top < MIN_TILE:         # nothing fits: the smallest tiles, as many columns as the width takes, scroll
+            tile, cols = MIN_TILE, max(1, min(c, (room.width() - 4) // (MIN_TILE + 6)))
+        else:  # within 10 % of the largest tile, prefer full rows (5 + 5 rather than 4 + 4 + 2), then more columns
+            near = [o for o in options if o[0] >= max(MIN_TILE, 0.9 * top)]
+            tile, cols = max(near, key=lambda o: (c % o[1] == 0, o[1]))
         for g in self.grids.values():
             if g.columns != cols or g.tile != tile:
                 g.columns = cols
                 g.set_tile(tile)
 
+    def tile(self) -> int:
+        """The tile size the grids use now (px)."""
+        return next(iter(self.grids.values())).tile if self.grids else self._tile()
+
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
         self._set_columns()
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - presentation mode changes the font (caption height)
+        super().changeEvent(event)
+        if event.type() == QtCore.QEvent.Type.FontChange:
+            self._set_columns()
 
     def set_presentation(self, on: bool) -> None:
         self._style = style_for(on)

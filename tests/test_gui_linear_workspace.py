@@ -14,6 +14,7 @@ import pytest
 from PySide6 import QtCore, QtWidgets
 
 from core.losses import expected_initial_loss
+from gui.linear_controls import PAUSE_TEXT, PLAY_TEXT
 from tests._linear_gui import idle as _idle, ws  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.gui
@@ -42,14 +43,14 @@ def test_start_shows_the_sanity_check_and_one_template_per_class(ws, digits):
     lines = ws.curves.expected_lines()
     assert lines["softmax"].value() == pytest.approx(math.log(10))
     assert _iteration_shown(ws) == 0
-    assert ws.controls.play_button.text() == "▶ Play"
+    assert ws.controls.play_button.text() == PLAY_TEXT
 
 
 # ------------------------------------------------------------------------------ play / pause / step / reset
 def test_play_then_pause_shows_exactly_what_the_trainer_did(qtbot, ws):
     templates0 = ws.templates.images("softmax").copy()
     qtbot.mouseClick(ws.controls.play_button, LEFT)
-    assert ws.controls.play_button.text() == "⏸ Pause"
+    assert ws.controls.play_button.text() == PAUSE_TEXT
     assert not ws.controls.step_button.isEnabled()
     qtbot.waitUntil(lambda: ws.controller.live.iteration > 30, timeout=10000)
     qtbot.waitUntil(lambda: ws.templates.updates >= 2, timeout=5000)
@@ -57,7 +58,7 @@ def test_play_then_pause_shows_exactly_what_the_trainer_did(qtbot, ws):
     _idle(qtbot, ws)
     ctl = ws.controller
     n = ctl.trainer.iteration
-    assert ws.controls.play_button.text() == "▶ Play"
+    assert ws.controls.play_button.text() == PLAY_TEXT
     assert _iteration_shown(ws) == n
     x = _curve_x(ws)
     assert x.size == n and x[-1] == n
@@ -100,7 +101,7 @@ def test_space_toggles_play_and_pause(qtbot, ws):
     qtbot.waitUntil(lambda: ws.controller.live.iteration > 5, timeout=5000)
     qtbot.keyClick(ws, QtCore.Qt.Key.Key_Space)
     _idle(qtbot, ws)
-    assert ws.controls.play_button.text() == "▶ Play"
+    assert ws.controls.play_button.text() == PLAY_TEXT
 
 
 def test_epoch_limit_stops_play_by_itself(qtbot, ws):
@@ -191,7 +192,7 @@ def test_overflowing_learning_rate_stops_with_a_marker_and_keeps_the_last_good_w
     W = ctl.trainer.models["softmax"].W_
     assert np.isfinite(W).all()
     np.testing.assert_array_equal(ctl.weights["softmax"][0], W)
-    assert ws.controls.play_button.text() == "▶ Play" and ws.controls.play_button.isEnabled()
+    assert ws.controls.play_button.text() == PLAY_TEXT and ws.controls.play_button.isEnabled()
     c.lr_slider.set_value(1e-3)                                       # usable: lower the rate, go on
     c.reg_slider.set_value(1e-4)
     c.flush()

@@ -21,8 +21,9 @@ columns, and projecting a band costs 1/G of projecting the whole image. With ``N
 sum_g ||z_g||^2 + rho_g^2`` this is ``LB = N_a + N_b - 2 (z_a . z_b + rho_a . rho_b)``: one float32
 matrix product over p + G + 1 columns instead of D. Then, per query:
 
-1. the ``k0 >= k`` training images with the smallest LB get their exact distance; the k-th smallest
-   of those is an upper bound ``U`` on the k-th nearest distance;
+1. ``k0 >= k`` training images with small LB (the smallest of each of the k0 groups of columns with
+   the smallest minima) get their exact distance; the k-th smallest of those is an upper bound ``U``
+   on the k-th nearest distance;
 2. every training image with ``LB <= U`` (plus a rounding margin) is measured exactly -- any image
    with a smaller LB than ``U`` could be among the k nearest, any other cannot;
 3. the k smallest exact distances win, ties to the lower index.
@@ -259,16 +260,17 @@ def search_block(Ab: np.ndarray, a_sq: np.ndarray, X: np.ndarray, b_sq: np.ndarr
 
 
 def _smallest(G: np.ndarray, mins: np.ndarray, k0: int) -> np.ndarray:
-    """Column indices (n, k0) of the k0 smallest entries of each row of ``G`` (n, groups, GROUP).
-
-    They lie in the k0 groups with the smallest minima, so only those are searched."""
+    """Column indices (n, k0) of k0 distinct training images with small bounds, per row of ``G``
+    (n, groups, GROUP): the smallest entry of each of the k0 groups with the smallest minima -- nearly
+    the k0 smallest bounds, and cheaper to find. Any k0 >= k images give a valid threshold (step 1 of
+    the module doc); good ones give a tight one."""
     n, groups, _ = G.shape
-    kg = min(k0, groups)
-    gsel = np.argpartition(mins, kg - 1, axis=1)[:, :kg] if groups > kg else \
-        np.broadcast_to(np.arange(groups), (n, groups))
-    cand = G[np.arange(n)[:, None], gsel].reshape(n, kg * GROUP)
-    part = np.argpartition(cand, k0 - 1, axis=1)[:, :k0]
-    return (np.take_along_axis(gsel, part // GROUP, axis=1) * GROUP + part % GROUP).astype(np.int64)
+    if groups > k0:
+        gsel = np.argpartition(mins, k0 - 1, axis=1)[:, :k0]
+        lane = G[np.arange(n)[:, None], gsel].argmin(axis=2)
+        return (gsel * GROUP + lane).astype(np.int64)
+    flat = G.reshape(n, groups * GROUP)               # few groups: the k0 smallest of all (padding is +inf)
+    return np.argpartition(flat, k0 - 1, axis=1)[:, :k0].astype(np.int64)
 
 
 def exact_sq(A: np.ndarray, a_sq: np.ndarray, X: np.ndarray, b_sq: np.ndarray,

@@ -262,3 +262,22 @@ def test_property_same_neighbours_as_integer_brute_force(m, d, k, levels, mix, s
     np.testing.assert_array_equal(idx, bi)
     # queries the bound cannot narrow get the full search's float32 distances (exact order, not value)
     np.testing.assert_allclose(dist, np.sqrt(bd), rtol=1e-5)
+
+
+@pytest.mark.parametrize("m, k0", [(1000, 15), (100, 5)])   # 16 groups > 15; 2 groups <= 5: all of them
+def test_seeds_are_distinct_real_images_with_the_smallest_bounds(m, k0):
+    from core._topk import GROUP, padded_width
+    rng = np.random.default_rng(9)
+    V = np.full((40, padded_width(m)), np.inf, dtype=np.float32)
+    V[:, :m] = rng.random((40, m), dtype=np.float32)
+    G = V.reshape(40, -1, GROUP)
+    idx = _prune._smallest(G, G.min(axis=2), k0)
+    assert idx.shape == (40, k0) and (idx < m).all()
+    for row, cols in zip(V, idx):
+        assert len(set(cols)) == k0
+        if G.shape[1] > k0:              # the minimum of each of the k0 groups with the smallest minima
+            mins = row.reshape(-1, GROUP).min(axis=1)
+            assert sorted(cols // GROUP) == sorted(np.argsort(mins)[:k0])
+            assert all(row[c] == mins[c // GROUP] for c in cols)
+        else:                            # the k0 smallest of all
+            assert sorted(row[cols]) == sorted(np.sort(row[:m])[:k0])

@@ -217,3 +217,24 @@ def test_total_decoded_size_cap(tmp_path, monkeypatch):
     monkeypatch.setattr(folders_mod, "MAX_FOLDER_BYTES", 500)
     with pytest.raises(DatasetError, match="big: the images add up to over"):
         load_image_folder(root)
+
+
+@pytest.mark.parametrize("side, threaded", [(16, False), (80, True)])
+def test_small_images_decode_on_one_thread_large_ones_on_the_pool(tmp_path, monkeypatch, side, threaded):
+    """Tiny images are Python-bound (two threads only fight over the interpreter lock); large ones
+    decode in parallel. Either way every image arrives, in order."""
+    root = _simple_folder(tmp_path / f"s{side}", n=80, size=(side, side))     # 160 files: 2 chunks
+    pools = []
+    real = folders_mod.ThreadPoolExecutor
+
+    def spy(*a, **kw):
+        pools.append(kw)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(folders_mod, "ThreadPoolExecutor", spy)
+    ds = load_image_folder(root, workers=2, test_fraction=0.25)
+    assert bool(pools) == threaded
+    one = load_image_folder(root, workers=1, test_fraction=0.25)
+    np.testing.assert_array_equal(ds.X_train, one.X_train)
+    np.testing.assert_array_equal(ds.y_test, one.y_test)
+    assert ds.X_train.shape[1:] == (side, side, 3) and len(ds.X_train) + len(ds.X_test) == 160

@@ -18,7 +18,10 @@ Conventions
   otherwise every image becomes RGB (``C = 3``; alpha is dropped, palettes expanded).
   Every image is resized (Pillow BILINEAR, antialiased when shrinking) to ``size`` if given,
   else to the most common ``(H, W)``; a note counts the resized images.
-* Decoding runs in a small thread pool (Pillow releases the GIL while decoding).
+* Decoding runs in a small thread pool when the images are large (Pillow releases the GIL while
+  decoding pixels); small images (the first chunk decides, under 64 x 64 on average) are decoded on
+  one thread, because for them most of the time is Python parsing headers and two threads only fight
+  over the interpreter lock (20,000 CIFAR-10 JPEGs: 2.8 s on one thread, 3.8 s on two).
 """
 from __future__ import annotations
 
@@ -44,6 +47,7 @@ MAX_FILE_BYTES = 256 * 1024 ** 2   #: larger files are skipped unread
 _FORMATS = ["PNG", "JPEG", "BMP", "GIF", "WEBP"]
 _GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
 _CHUNK = 128
+THREAD_MIN_PIXELS = 64 * 64        #: smaller images decode faster on one thread (Python-bound, see _decode_all)
 
 
 def _decode(path, max_pixels, size):
@@ -159,11 +163,36 @@ def _scan(root: Path):
 
 
 def _decode_all(paths, max_pixels, size, workers, progress, cancel, where):
+    """Decode every file, a chunk at a time: the first chunk here; the rest on ``workers`` threads only if
+    the images are large enough for that to pay (see :data:`THREAD_MIN_PIXELS`)."""
     chunks = [paths[i:i + _CHUNK] for i in range(0, len(paths), _CHUNK)]
     results, used = [], 0
-    ex = ThreadPoolExecutor(max_workers=max(1, int(workers)), thread_name_prefix="lcl-decode")
+
+    def add(part):
+        nonlocal results, used
+        for arr, _, _ in part:
+            used += 0 if arr is None else arr.nbytes
+        if used > MAX_FOLDER_BYTES:
+            raise DatasetError(f"{where}: the images add up to over {MAX_FOLDER_BYTES // 1024 ** 3} GiB once "
+                               f"decoded; load them with a smaller size, e.g. size=(32, 32)")
+        results += part
+        report(progress, len(results), len(paths), f"decoding images {len(results)}/{len(paths)}")
+
+    if not chunks:
+        return results
+    check_cancel(cancel)
+    first = _decode_chunk(chunks[0], max_pixels, size)
+    add(first)
+    decoded = [a for a, _, _ in first if a is not None]
+    pixels = np.mean([a.shape[0] * a.shape[1] for a in decoded]) if decoded else 0
+    if int(workers) <= 1 or pixels < THREAD_MIN_PIXELS:
+        for c in chunks[1:]:
+            check_cancel(cancel)
+            add(_decode_chunk(c, max_pixels, size))
+        return results
+    ex = ThreadPoolExecutor(max_workers=int(workers), thread_name_prefix="lcl-decode")
     try:
-        futures = [ex.submit(_decode_chunk, c, max_pixels, size) for c in chunks]
+        futures = [ex.submit(_decode_chunk, c, max_pixels, size) for c in chunks[1:]]
         for fut in futures:
             while True:
                 check_cancel(cancel)
@@ -172,13 +201,7 @@ def _decode_all(paths, max_pixels, size, workers, progress, cancel, where):
                     break
                 except TimeoutError:
                     continue
-            for arr, _, _ in part:
-                used += 0 if arr is None else arr.nbytes
-            if used > MAX_FOLDER_BYTES:
-                raise DatasetError(f"{where}: the images add up to over {MAX_FOLDER_BYTES // 1024 ** 3} GiB once "
-                                   f"decoded; load them with a smaller size, e.g. size=(32, 32)")
-            results += part
-            report(progress, len(results), len(paths), f"decoding images {len(results)}/{len(paths)}")
+            add(part)
     finally:
         ex.shutdown(wait=True, cancel_futures=True)
     return results

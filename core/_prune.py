@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from core import _topk
 from core._topk import GROUP
 from core.progress import check_cancel
 

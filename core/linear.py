@@ -290,7 +290,7 @@ class LinearClassifier:
         after restoring the last weights that gave a finite loss.
         """
         self._check_fitted()
-        hp = self.validated_params()
+        self.validated_params()                      # a bad hyperparameter fails here, by name
         Xb = np.asarray(Xb, dtype=np.float32)
         if not checked:
             yb = check_labels(yb, "yb", self.W_.shape[0])

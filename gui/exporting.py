@@ -12,7 +12,6 @@ the old file as it was and no temporary file behind.
 from __future__ import annotations
 
 import csv
-import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any

@@ -4,7 +4,6 @@ import time
 
 import pytest
 
-from core.progress import Cancelled
 from gui.workers import JobRunner
 
 pytestmark = pytest.mark.gui

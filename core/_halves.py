@@ -38,6 +38,7 @@ class _Helper:
         self._job = None
         self._error: BaseException | None = None
         self._busy = threading.Lock()               # one job at a time, whichever thread asks
+        self._outstanding = False                   # a job started whose end nobody has collected
         self.thread = threading.Thread(target=self._loop, name="lcl-sgd", daemon=True)
         self.thread.start()
 
@@ -54,14 +55,22 @@ class _Helper:
 
     def start(self, fn, lo: int, hi: int) -> None:
         self._busy.acquire()
+        if self._outstanding:        # the last caller was interrupted (Ctrl-C) while waiting: let that job end
+            self._done.acquire()
         self._job = (np.geterr(), fn, lo, hi)
         self._error = None
+        self._outstanding = True
         self._go.release()
 
     def wait(self) -> None:
-        self._done.acquire()
-        err, self._error, self._job = self._error, None, None
-        self._busy.release()
+        """Wait for the job; always frees the helper for the next caller, even when a KeyboardInterrupt
+        (a notebook's "interrupt") arrives while waiting -- then the next :meth:`start` waits instead."""
+        try:
+            self._done.acquire()
+            self._outstanding = False
+            err, self._error, self._job = self._error, None, None
+        finally:
+            self._busy.release()
         if err is not None:
             raise err
 

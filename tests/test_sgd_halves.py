@@ -172,3 +172,41 @@ def test_a_split_inside_a_split_runs_in_place_instead_of_waiting_for_itself():
     _halves.halves(outer, 1, 2, 2)
     assert sorted(seen) == [("inner", 0, 1), ("inner", 0, 1), ("inner", 1, 2), ("inner", 1, 2),
                             ("outer", 0, 1), ("outer", 1, 2)]
+
+
+def test_an_interrupted_wait_does_not_lock_the_helper_for_the_next_call():
+    """Ctrl-C in a notebook can land while the caller waits for the helper's half; the next fit must
+    still run (it waits for the old half to end) instead of hanging."""
+    if _halves.WORKERS < 2:
+        pytest.skip("one core: no helper thread")
+    helper = _halves._get_helper()
+    real = helper._done
+
+    class Interrupted:
+        def __init__(self):
+            self.armed = True
+
+        def acquire(self, *a):
+            if self.armed:
+                self.armed = False
+                raise KeyboardInterrupt
+            return real.acquire(*a)
+
+        def release(self):
+            real.release()
+
+    helper._done = Interrupted()
+    release = threading.Event()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _halves.halves(lambda lo, hi: release.wait(5) if lo == 0 else None, 1, 2, 2)
+        release.set()
+        out = []
+        runner = threading.Thread(target=_halves.halves, args=(lambda lo, hi: out.append(lo), 1, 2, 2),
+                                  daemon=True)              # a hang must fail the test, not the run
+        runner.start()
+        runner.join(10)
+        assert not runner.is_alive() and sorted(out) == [0, 1]
+    finally:
+        release.set()
+        helper._done = real

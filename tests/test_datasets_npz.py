@@ -197,3 +197,37 @@ def test_strings_with_invalid_code_points_are_refused(tmp_path, key, code):
         load_npz(_save(tmp_path, "u.npz", **arrays))
     big_endian = {**arrays, key: np.array(["ok"] * arrays[key].size).astype(">U2")}
     assert load_npz(_save(tmp_path, "v.npz", **big_endian)).n_train == 3
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_pieces_read_exactly_what_numpy_reads(tmp_path, monkeypatch, compressed):
+    """Arrays are read member by member in pieces (here 1000 bytes) -- Fortran order, big-endian labels,
+    strings -- and must equal NumPy's own reading."""
+    from core.datasets import npz as npz_mod
+    monkeypatch.setattr(npz_mod, "_READ_PIECE", 1000)
+    rng = np.random.default_rng(5)
+    X = np.asfortranarray(rng.integers(0, 256, (30, 6, 6, 3), dtype=np.uint8))
+    y = (np.arange(30) % 3).astype(">i4")
+    p = tmp_path / "f.npz"
+    (np.savez_compressed if compressed else np.savez)(p, X=X, y=y, X_test=X[:4].copy(), y_test=y[:4].copy(),
+                                                      class_names=np.array(["ant", "bee", "cat"]))
+    ds = load_npz(p)
+    np.testing.assert_array_equal(ds.X_train, X)
+    np.testing.assert_array_equal(ds.y_train, y.astype(np.int64))
+    assert ds.class_names == ["ant", "bee", "cat"] and ds.X_test.shape == (4, 6, 6, 3)
+
+
+def test_reading_reports_progress_and_can_be_cancelled_inside_an_array(tmp_path, monkeypatch):
+    from core.datasets import npz as npz_mod
+    from core.progress import Cancelled
+    monkeypatch.setattr(npz_mod, "_READ_PIECE", 4096)
+    X = np.random.default_rng(6).integers(0, 256, (200, 16, 16, 3), dtype=np.uint8)    # 150 KB: ~38 pieces
+    p = _save(tmp_path, X=X, y=_labels(200))
+    seen = []
+    load(p, progress=lambda done, total, msg="": seen.append((done, total)))
+    assert len(seen) > 30 and seen[-1][0] == seen[-1][1]
+    assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:]))
+    polls = []
+    with pytest.raises(Cancelled):
+        load(p, cancel=lambda: polls.append(1) or len(polls) > 5)
+    assert len(polls) == 6                     # stopped within the first array, after five pieces

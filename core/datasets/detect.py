@@ -114,7 +114,7 @@ def load(source, *, progress=None, cancel=None, cache_dir=None) -> Dataset:
     p = Path(source).expanduser()
     kind = detect_format(p)
     if kind == "npz":
-        return load_npz(p)
+        return load_npz(p, progress=progress, cancel=cancel)
     if kind == "cifar":
         if p.is_dir() and not looks_like_cifar(p):
             p = next(c for c in sorted(p.iterdir())

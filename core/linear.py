@@ -23,7 +23,6 @@ Conventions
 """
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -31,7 +30,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from core._halves import WORKERS, batch_gradient
+from core._halves import WORKERS, batch_gradient, limit_blas_threads
 from core.linear_checks import (PARAMS, check_classes, check_features, check_fitted, check_samples,
                                  check_validation_set, encode_labels, validate_params)
 from core.losses import data_loss, softmax_probabilities
@@ -47,23 +46,6 @@ EVAL_CAP = 10_000
 """Train accuracy at epoch ends is measured on at most this many (evenly spaced) training examples."""
 
 _EXPLODE = 1e6  # a loss this many times the first loss (and > 1e6) counts as diverged
-
-
-_controller = []  # lazily created threadpoolctl controller (finding the BLAS libraries once costs ~1 ms)
-
-
-def limit_blas_threads(n=1):
-    """Context manager limiting BLAS to ``n`` threads while SGD runs (a no-op without threadpoolctl).
-
-    On a busy 2-core machine waiting (spinning) OpenBLAS threads made SGD 4-6x slower; the second core is
-    used by running the two halves of each minibatch on two threads instead (:mod:`core._halves`)."""
-    try:
-        if not _controller:
-            from threadpoolctl import ThreadpoolController
-            _controller.append(ThreadpoolController())
-        return _controller[0].limit(limits=n, user_api="blas")
-    except Exception:  # noqa: BLE001 - threadpoolctl missing or failing: run with the default threads
-        return contextlib.nullcontext()
 
 
 class LossParts(NamedTuple):

@@ -90,9 +90,20 @@ def _isolated_settings(request, tmp_path_factory):
 
 
 def pytest_configure(config):
+    import tempfile
+
     import pyqtgraph as pg  # noqa: F401 - configured once, before any widget exists
 
+    # module- and session-scoped fixtures run before the per-test cache fixture: they get a throwaway
+    # cache too, never the user's (the folder decode cache would otherwise land in ~/.cache)
+    os.environ["LCL_CACHE_DIR"] = config._lcl_cache = tempfile.mkdtemp(prefix="lcl-test-cache-")
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+
+
+def pytest_unconfigure(config):
+    import shutil
+
+    shutil.rmtree(getattr(config, "_lcl_cache", ""), ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

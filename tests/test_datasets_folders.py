@@ -46,7 +46,7 @@ def test_real_cifar10_jpeg_folders(cifar_jpg):
     assert ds.n_train == 10000 and ds.n_test == 10000
     assert ds.class_names == CIFAR10_CLASSES and ds.image_shape == (32, 32, 3)
     assert ds.class_counts().tolist() == [1000] * 10 and ds.class_counts("test").tolist() == [1000] * 10
-    assert not ds.notes
+    assert ds.notes in ([], ["decoded images read from the cache"])   # another module may have loaded it
 
 
 @pytest.mark.slow
@@ -238,3 +238,74 @@ def test_small_images_decode_on_one_thread_large_ones_on_the_pool(tmp_path, monk
     np.testing.assert_array_equal(ds.X_train, one.X_train)
     np.testing.assert_array_equal(ds.y_test, one.y_test)
     assert ds.X_train.shape[1:] == (side, side, 3) and len(ds.X_train) + len(ds.X_test) == 160
+
+
+# ---------------------------------------------------------------------------- decode cache
+def _count_decodes(monkeypatch):
+    calls = []
+    real = folders_mod._decode_chunk
+    monkeypatch.setattr(folders_mod, "_decode_chunk", lambda paths, *a: calls.append(len(paths)) or real(paths, *a))
+    return calls
+
+
+def test_a_large_folder_is_decoded_once_then_read_from_the_cache(tmp_path, monkeypatch):
+    import os
+    from core.datasets import folder_cache
+    monkeypatch.setattr(folder_cache, "MIN_FILES", 10)
+    root = _simple_folder(tmp_path / "imgs", n=8)                      # 16 files
+    cache = tmp_path / "cache"
+    calls = _count_decodes(monkeypatch)
+    first = load_image_folder(root, cache_dir=cache)
+    assert sum(calls) == 16 and len(list(cache.glob("*.npz"))) == 1
+    calls.clear()
+    again = load_image_folder(root, cache_dir=cache)
+    assert calls == [] and again.notes[-1] == "decoded images read from the cache"
+    for a in ("X_train", "y_train", "X_test", "y_test"):
+        np.testing.assert_array_equal(getattr(again, a), getattr(first, a))
+    assert again.class_names == first.class_names and again.source == first.source
+    # a re-saved file, another size or another seed: decoded again
+    f = root / "cat" / "3.png"
+    os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 10**9))
+    load_image_folder(root, cache_dir=cache)
+    assert sum(calls) == 16
+    calls.clear()
+    load_image_folder(root, cache_dir=cache, size=(4, 4))
+    load_image_folder(root, cache_dir=cache, random_state=1)
+    assert sum(calls) == 32
+    calls.clear()
+    (root / "dog" / "0.png").rename(root / "dog" / "0b.png")
+    load_image_folder(root, cache_dir=cache, random_state=1)
+    assert sum(calls) == 16
+
+
+def test_a_damaged_or_unwritable_cache_never_breaks_loading(tmp_path, monkeypatch):
+    from core.datasets import folder_cache
+    monkeypatch.setattr(folder_cache, "MIN_FILES", 10)
+    root = _simple_folder(tmp_path / "imgs", n=8)
+    cache = tmp_path / "cache"
+    good = load_image_folder(root, cache_dir=cache)
+    (path,) = cache.glob("*.npz")
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    calls = _count_decodes(monkeypatch)
+    again = load_image_folder(root, cache_dir=cache)
+    assert sum(calls) == 16 and np.array_equal(again.X_train, good.X_train)
+    assert folder_cache.read(path, "x") is None and np.load(path)["fingerprint"].size == 1   # rewritten
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache folder should be")
+    assert np.array_equal(load_image_folder(root, cache_dir=blocked).X_train, good.X_train)
+    assert not list(tmp_path.glob("**/*.tmp"))
+    # no cache for small folders, for a random split, or without a cache folder
+    monkeypatch.setattr(folder_cache, "MIN_FILES", 100)
+    load_image_folder(root, cache_dir=tmp_path / "small")
+    load_image_folder(root, cache_dir=tmp_path / "rng", random_state=np.random.default_rng(0))
+    assert not (tmp_path / "small").exists() and not (tmp_path / "rng").exists()
+
+
+def test_the_app_loader_caches_under_its_cache_root(tmp_path, monkeypatch):
+    from core.datasets import folder_cache
+    monkeypatch.setattr(folder_cache, "MIN_FILES", 10)
+    monkeypatch.setenv("LCL_CACHE_DIR", str(tmp_path / "lcl"))
+    root = _simple_folder(tmp_path / "imgs", n=8)
+    load(root)
+    assert len(list((tmp_path / "lcl" / "folders").glob("imgs-*.npz"))) == 1
+    assert load(root).notes[-1] == "decoded images read from the cache"

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from core.datasets._base import Dataset, DatasetError
 from core.datasets.bundled import load_digits
-from core.datasets.catalog import CATALOG, load_cached
+from core.datasets.catalog import CATALOG, default_cache_dir, load_cached
 from core.datasets.cifar import load_cifar, looks_like_cifar
 from core.datasets.folders import load_image_folder
 from core.datasets.idx import find_idx_files, load_idx_folder
@@ -92,7 +92,8 @@ def load(source, *, progress=None, cancel=None, cache_dir=None) -> Dataset:
         "fashion-mnist", "cifar10", "cifar100".
     progress, cancel : optional hooks (see :mod:`core.progress`)
     cache_dir : path or None
-        Cache root for catalog names; default ``default_cache_dir()``.
+        Cache root for catalog names and for decoded image folders (its ``folders/``); default
+        ``default_cache_dir()``.
 
     Returns
     -------
@@ -122,4 +123,5 @@ def load(source, *, progress=None, cancel=None, cache_dir=None) -> Dataset:
         return load_cifar(p, progress=progress, cancel=cancel)
     if kind == "idx":
         return load_idx_folder(p, progress=progress, cancel=cancel)
-    return load_image_folder(p, progress=progress, cancel=cancel)
+    root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    return load_image_folder(p, progress=progress, cancel=cancel, cache_dir=root / "folders")

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from core.datasets import folder_cache
 from core.datasets._base import Dataset, DatasetError, split_off_test
 from core.progress import check_cancel, report
 
@@ -213,7 +214,7 @@ def _name_list(paths) -> str:
 
 
 def load_image_folder(path, *, size=None, test_fraction=0.2, random_state=0, max_pixels=MAX_IMAGE_PIXELS,
-                      workers=2, progress=None, cancel=None) -> Dataset:
+                      workers=2, progress=None, cancel=None, cache_dir=None) -> Dataset:
     """Load a folder of class sub-folders of images (see the module docstring for the rules).
 
     Parameters
@@ -231,6 +232,9 @@ def load_image_folder(path, *, size=None, test_fraction=0.2, random_state=0, max
     workers : int
         Decoding threads.
     progress, cancel : optional hooks (see :mod:`core.progress`)
+    cache_dir : path or None
+        Keep the decoded images of a large folder here and reuse them while no file changes (see
+        :mod:`core.datasets.folder_cache`; :func:`core.datasets.load` passes the app's cache).
 
     Returns
     -------
@@ -252,6 +256,17 @@ def load_image_folder(path, *, size=None, test_fraction=0.2, random_state=0, max
     if len(names) < 2:
         raise DatasetError(f"{root}: found {len(names)} class folder(s) ({', '.join(names) or 'none'}); an image "
                            f"folder data set needs at least 2, laid out as {root.name}/<class name>/<image files>")
+    cached_at = fp = None          # the cache needs a reproducible split: an integer seed
+    if (cache_dir is not None and len(entries) >= folder_cache.MIN_FILES
+            and isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool)):
+        params = {"size": size, "test_fraction": float(test_fraction), "max_pixels": int(max_pixels),
+                  "random_state": int(random_state)}
+        fp = folder_cache.fingerprint(root, entries, params)
+        cached_at = folder_cache.cache_file(Path(cache_dir), root)
+        ds = folder_cache.read(cached_at, fp)
+        if ds is not None:
+            report(progress, len(entries), len(entries), "decoded images read from the cache")
+            return ds
     results = _decode_all([e[0] for e in entries], max_pixels, size, workers, progress, cancel, root)
     keep = [i for i, r in enumerate(results) if r[0] is not None]
     bad = [entries[i][0] for i, r in enumerate(results) if r[2] == "unreadable"]
@@ -298,5 +313,8 @@ def load_image_folder(path, *, size=None, test_fraction=0.2, random_state=0, max
         notes.append(f"no train/test folders; split {len(ytr)}/{len(yte)} "
                      f"(stratified {round((1 - test_fraction) * 100)}/{round(test_fraction * 100)}, "
                      f"seed {random_state})")
-    return Dataset(name=root.name, X_train=Xtr, y_train=ytr, X_test=Xte, y_test=yte,
-                   class_names=names, source=str(root), notes=notes)
+    ds = Dataset(name=root.name, X_train=Xtr, y_train=ytr, X_test=Xte, y_test=yte,
+                 class_names=names, source=str(root), notes=notes)
+    if cached_at is not None:
+        folder_cache.write(cached_at, fp, ds)
+    return ds

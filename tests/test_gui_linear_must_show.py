@@ -13,8 +13,7 @@ from PySide6 import QtCore
 
 from conftest import shared_path
 from core.datasets import load
-from gui.linear_workspace import LinearWorkspace
-from gui.workers import JobRunner
+from tests._linear_gui import make_ws  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 LEFT = QtCore.Qt.MouseButton.LeftButton
@@ -42,30 +41,10 @@ def _train_until(qtbot, w, targets: dict[str, float], budget=BUDGET_S):
     return shown, elapsed
 
 
-@pytest.fixture
-def make_ws(qtbot):
-    made = []
-
-    def make(ds):
-        runner = JobRunner()
-        w = LinearWorkspace(runner)
-        qtbot.addWidget(w)
-        w.resize(1600, 1000)
-        w.show()
-        w.set_dataset(ds, val_fraction=0.1, seed=0)
-        made.append((w, runner))
-        return w
-
-    yield make
-    for w, runner in made:
-        w.shutdown()
-        runner.shutdown()
-
-
 def test_cifar10_softmax_37_and_hinge_35_percent_within_a_minute(qtbot, make_ws):
     ds = load(str(shared_path("cifar10", "yoongikim_jpg")))
     assert ds.n_train == 10000 and ds.image_shape == (32, 32, 3)
-    w = make_ws(ds)
+    w = make_ws(ds, size=(1600, 1000), val_fraction=0.1, seed=0)
     c = w.controls
     c.loss_combo.setCurrentIndex(c.loss_combo.findData("compare"))   # both losses, same start, same batches
     # the app's default run ("stop after" = the tuned epoch count) must end above the targets within
@@ -80,7 +59,7 @@ def test_cifar10_softmax_37_and_hinge_35_percent_within_a_minute(qtbot, make_ws)
 
 def test_mnist_softmax_reaches_90_percent(qtbot, make_ws):
     ds = load(str(shared_path("mnist")))
-    w = make_ws(ds)
+    w = make_ws(ds, size=(1600, 1000), val_fraction=0.1, seed=0)
     assert w.controls.values()["loss_mode"] in ("softmax", "hinge")
     name = w.controls.values()["loss_mode"]
     shown, _ = _train_until(qtbot, w, {name: 101.0}, budget=40.0)   # the whole default run

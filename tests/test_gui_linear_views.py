@@ -10,32 +10,11 @@ from PySide6 import QtCore
 from core.datasets import Dataset, load
 from core.losses import hinge_terms, softmax_per_example, softmax_probabilities
 from gui import heap
-from gui.linear_workspace import LinearWorkspace
 from gui.train_controller import History
-from gui.workers import JobRunner
+from tests._linear_gui import make_ws  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.gui
 LEFT = QtCore.Qt.MouseButton.LeftButton
-
-
-@pytest.fixture
-def make_ws(qtbot):
-    made = []
-
-    def make(ds, **kw):
-        runner = JobRunner()
-        w = LinearWorkspace(runner)
-        qtbot.addWidget(w)
-        w.resize(1400, 900)
-        w.show()
-        w.set_dataset(ds, **kw)
-        made.append((w, runner))
-        return w
-
-    yield make
-    for w, runner in made:
-        w.shutdown()
-        runner.shutdown()
 
 
 def _idle(qtbot, w, timeout=10000):

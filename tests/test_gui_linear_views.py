@@ -137,25 +137,3 @@ def test_event_loop_never_stalls_while_training_and_repainting(qtbot, make_ws):
     assert p95 < 0.050 + max(0.0, idle95), f"the GUI thread is busy: 95% of ticks within {p95 * 1000:.0f} ms"
     assert worst < 0.500 + max(0.0, idle), f"event loop stalled {worst * 1000:.0f} ms (idle {idle * 1000:.0f} ms)"
     assert updates >= 15, f"templates refreshed {updates} times in 3 s; expected ~10 Hz"
-
-
-def test_score_table_cells_carry_their_colours_and_lose_stale_ones(qtbot):
-    """The table keeps its cells in Qt items (no Python model calls while painting); an update must
-    restyle every cell: a class that stopped costing loses its red, the new correct row gets bold green."""
-    from PySide6 import QtCore
-    from gui.score_table import CORRECT, PAYS, ScoreTable
-    table = ScoreTable()
-    qtbot.addWidget(table)
-    R = QtCore.Qt.ItemDataRole
-    table.show_rows([["a", "1.000", "(correct class)", "2.72", "0.600"],
-                     ["b", "0.500", "0.500", "1.65", "0.400"]], ["correct", "pays"])
-    m = table.score_model
-    assert m.item(0, 3).data(R.FontRole).bold() and m.item(0, 3).foreground().color() == CORRECT
-    assert m.item(1, 2).foreground().color() == PAYS and m.item(1, 1).data(R.ForegroundRole) is None
-    table.show_rows([["a", "-1.000", "0.000", "0.368", "0.100"],
-                     ["b", "2.000", "(correct class)", "7.39", "0.900"]], ["", "correct"])
-    assert m.item(0, 0).data(R.FontRole) is None and m.item(0, 2).data(R.ForegroundRole) is None
-    assert m.item(1, 2).text() == "(correct class)" and m.item(1, 2).foreground().color() == CORRECT
-    assert m.item(1, 1).data(R.TextAlignmentRole) is not None and m.rowCount() == 2
-    table.show_rows([["a", "0.000", "(correct class)", "1", "1.000"]], ["correct"])
-    assert m.rowCount() == 1 and [r[0] for r in m.rows] == ["a"]

@@ -19,6 +19,8 @@ import threading
 
 import numpy as np
 
+from core.losses import data_loss
+
 __all__ = ["WORKERS", "row_cut", "halves", "batch_gradient", "limit_blas_threads"]
 
 WORKERS = max(1, min(2, os.cpu_count() or 1))
@@ -151,7 +153,6 @@ def batch_gradient(W, b, X, idx, yb, buf, loss: str, delta: float, grads, jobs: 
 
     Returns ``(data_loss, accuracy, dW (C, D) = grads[0], db (C,))``; the data loss is the batch mean.
     """
-    from core.losses import data_loss
     n = len(yb)
     parts = [None, None]
 

@@ -185,7 +185,7 @@ class TrainController(QtCore.QObject):
 
     def _test_accuracy(self) -> dict[str, float]:
         f = self.features
-        return {name: float(m.score(f.X_test, f.y_test)) for name, m in self.trainer.models.items()}
+        return self.trainer.accuracy(f.X_test, f.y_test)
 
     # ------------------------------------------------------------------ running
     @property

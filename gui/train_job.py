@@ -56,7 +56,7 @@ def train_loop(ctx, trainer, *, max_iterations, until_epoch_end, epoch_limit, in
             payload["weights"] = {k: (m.W_.copy(), m.b_.copy()) for k, m in trainer.models.items()}
             last_w = now
         if ended and (now - last_test >= TEST_SECONDS or finishing):
-            payload["test"] = {k: m.score(X_test, y_test) for k, m in trainer.models.items()}
+            payload["test"] = trainer.accuracy(X_test, y_test)
             payload["test_iteration"] = trainer.iteration
             last_test = time.perf_counter()
         ctx.emit(payload)

@@ -210,3 +210,51 @@ def test_an_interrupted_wait_does_not_lock_the_helper_for_the_next_call():
     finally:
         release.set()
         helper._done = real
+
+
+def test_accuracy_in_two_parts_is_the_models_own_score_and_runs_the_first_part_on_the_helper(monkeypatch):
+    X, y = _mnist(2000)
+    t = Trainer({"softmax": LinearClassifier(loss="softmax", learning_rate=0.05, random_state=0),
+                 "hinge": LinearClassifier(loss="hinge", learning_rate=0.05, random_state=0)}, X[:1500], y[:1500])
+    for _ in range(8):
+        t.run_epoch()
+    ran_on = []
+    real = _halves.halves
+
+    def spy(fn, cut, n, jobs):
+        def wrapped(lo, hi):
+            ran_on.append((lo, hi, threading.current_thread().name))
+            fn(lo, hi)
+        real(wrapped, cut, n, jobs)
+
+    monkeypatch.setattr("core.training.halves", spy)
+    acc = t.accuracy(X[1500:], y[1500:])
+    assert acc == {k: m.score(X[1500:], y[1500:]) for k, m in t.models.items()}
+    assert 0.6 < acc["softmax"] < 1.0                       # it learned, and some test digits are missed
+    assert sorted((lo, hi) for lo, hi, _ in ran_on) == [(0, 200), (0, 200), (200, 500), (200, 500)]
+    assert {name for lo, _, name in ran_on if lo == 0} == {"lcl-sgd"}
+    t.jobs = 1
+    assert t.accuracy(X[1500:], y[1500:]) == acc           # one core: the same counts
+
+
+def test_epoch_end_accuracies_match_score_on_the_eval_and_validation_sets():
+    X, y = _data(700, 40, 4, seed=3)
+    y = (X[:, :4].argmax(axis=1))                           # learnable labels
+    m = LinearClassifier(loss="hinge", learning_rate=0.1, batch_size=64, random_state=0)
+    t = Trainer({"m": m}, X[:500], y[:500], X[500:], y[500:], eval_cap=300)
+    recs = t.run_epoch()["m"]
+    end = recs[-1]
+    assert end.epoch_end and not any(r.epoch_end for r in recs[:-1])
+    assert end.train_accuracy == m.score(t._X_eval, t._y_eval)
+    assert end.val_accuracy == m.score(X[500:], y[500:])
+    assert end.val_accuracy > 0.5
+
+
+def test_accuracy_rejects_data_of_the_wrong_shape():
+    X, y = _data(200, 30, 3)
+    t = Trainer({"m": LinearClassifier(random_state=0)}, X, y)
+    with pytest.raises(ValueError, match=r"X must have shape \(N, 30\)"):
+        t.accuracy(X[:, :29], y)
+    with pytest.raises(ValueError, match="y shape"):
+        t.accuracy(X, y[:-1])
+    assert t.accuracy(X[:0], y[:0]) == {"m": 0.0}

@@ -301,6 +301,54 @@ def test_a_damaged_or_unwritable_cache_never_breaks_loading(tmp_path, monkeypatc
     assert not (tmp_path / "small").exists() and not (tmp_path / "rng").exists()
 
 
+def test_the_cache_keeps_under_its_size_limit_dropping_the_least_recently_used(tmp_path, monkeypatch):
+    import os
+    from core.datasets import folder_cache
+    monkeypatch.setattr(folder_cache, "MIN_FILES", 10)
+    cache = tmp_path / "cache"
+    roots = [_simple_folder(tmp_path / f"imgs{i}", n=8) for i in range(3)]
+    load_image_folder(roots[0], cache_dir=cache)
+    (one,) = cache.glob("*.npz")
+    size = one.stat().st_size
+    monkeypatch.setattr(folder_cache, "MAX_BYTES", 2 * size + size // 2)        # room for two folders
+    load_image_folder(roots[1], cache_dir=cache)
+    t = time.time()
+    for i, f in enumerate(sorted(cache.glob("*.npz"), key=lambda p: p.name)):
+        os.utime(f, (t - 100 + i, t - 100 + i))                                  # both used a while ago
+    calls = _count_decodes(monkeypatch)
+    assert load_image_folder(roots[0], cache_dir=cache).notes[-1] == "decoded images read from the cache"
+    assert calls == []                                                           # a hit: roots[0] is now fresh
+    load_image_folder(roots[2], cache_dir=cache)                                 # a third: one has to go
+    names = sorted(f.name.split("-")[0] for f in cache.glob("*.npz"))
+    assert names == ["imgs0", "imgs2"]                                           # imgs1 was used least recently
+    assert sum(f.stat().st_size for f in cache.glob("*.npz")) <= folder_cache.MAX_BYTES
+    calls.clear()
+    load_image_folder(roots[1], cache_dir=cache)                                 # decoded again, then cached
+    assert sum(calls) == 16
+
+
+def test_pruning_never_deletes_the_file_just_written_and_clears_stale_temporary_files(tmp_path):
+    import os
+    from core.datasets import folder_cache
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    big, old, keep = cache / "big-1.npz", cache / "old-2.npz", cache / "new-3.npz"
+    for f, n in ((big, 5000), (old, 3000), (keep, 8000)):
+        f.write_bytes(b"x" * n)
+    stale, fresh = cache / "a.npz.123.tmp", cache / "b.npz.456.tmp"                # a crashed write, a running one
+    stale.write_bytes(b"x")
+    fresh.write_bytes(b"x")
+    (cache / "notes.txt").write_text("not ours to delete")
+    t = time.time()
+    os.utime(stale, (t - 7200, t - 7200))
+    os.utime(big, (t - 50, t - 50))
+    os.utime(old, (t - 60, t - 60))
+    removed = folder_cache.prune(cache, keep=keep, max_bytes=6000)
+    assert set(removed) == {stale, old, big}                                     # keep alone is over the limit
+    assert sorted(f.name for f in cache.iterdir()) == ["b.npz.456.tmp", "new-3.npz", "notes.txt"]
+    assert folder_cache.prune(tmp_path / "missing") == []
+
+
 def test_the_app_loader_caches_under_its_cache_root(tmp_path, monkeypatch):
     from core.datasets import folder_cache
     monkeypatch.setattr(folder_cache, "MIN_FILES", 10)

@@ -16,11 +16,15 @@ Conventions
   :class:`~core.datasets.Dataset`; a damaged, foreign or unreadable file is ignored (and the folder
   decoded). Writing goes to a temporary file renamed into place; a failure to write (read-only or
   full disk) is ignored -- the cache only ever saves time.
+* **Size.** After each write the folder caches together are kept under :data:`MAX_BYTES`: the least
+  recently used files go first (a cache hit counts as a use), never the one just written; temporary
+  files left by a crashed write are removed after an hour. Deleting the folder is always safe.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import time
 import zipfile
 from pathlib import Path
 
@@ -28,10 +32,12 @@ import numpy as np
 
 from core.datasets._base import Dataset
 
-__all__ = ["MIN_FILES", "VERSION", "fingerprint", "cache_file", "read", "write"]
+__all__ = ["MIN_FILES", "MAX_BYTES", "VERSION", "fingerprint", "cache_file", "read", "write", "prune"]
 
 MIN_FILES = 2000       #: smaller folders decode fast enough; they are not cached
+MAX_BYTES = 2 << 30    #: all folder caches together (2 GiB: ~30 folders the size of CIFAR-10's 20,000 JPEGs)
 VERSION = 1            #: bump when the decoded result of the same files could change
+_STALE_TMP_SECONDS = 3600
 
 
 def fingerprint(root: Path, entries, params: dict) -> str:
@@ -57,12 +63,17 @@ def read(path: Path, fp: str):
         with np.load(path, allow_pickle=False) as z:
             if str(z["fingerprint"]) != fp:
                 return None
-            return Dataset(name=str(z["name"]), X_train=z["X_train"], y_train=z["y_train"],
+            ds = Dataset(name=str(z["name"]), X_train=z["X_train"], y_train=z["y_train"],
                            X_test=z["X_test"], y_test=z["y_test"],
                            class_names=[str(c) for c in z["class_names"]], source=str(z["source"]),
-                           notes=[str(n) for n in z["notes"]] + ["decoded images read from the cache"])
+                         notes=[str(n) for n in z["notes"]] + ["decoded images read from the cache"])
     except (OSError, KeyError, ValueError, TypeError, EOFError, zipfile.BadZipFile):
         return None
+    try:
+        os.utime(path)                 # a use: the least recently used caches are pruned first
+    except OSError:
+        pass
+    return ds
 
 
 def write(path: Path, fp: str, ds: Dataset) -> bool:
@@ -76,10 +87,53 @@ def write(path: Path, fp: str, ds: Dataset) -> bool:
                      class_names=np.array(ds.class_names, dtype=str),
                      notes=np.array(list(ds.notes), dtype=str).reshape(-1))
         os.replace(tmp, path)
-        return True
     except OSError:
         try:
             tmp.unlink()
         except OSError:
             pass
+        return False
+    prune(path.parent, keep=path)
+    return True
+
+
+def prune(cache_root: Path, keep: Path | None = None, max_bytes: int | None = None) -> list[Path]:
+    """Delete the least recently used ``*.npz`` caches in ``cache_root`` until the rest fit in
+    ``max_bytes`` (default :data:`MAX_BYTES`; ``keep`` is never deleted), and temporary files over an
+    hour old. Returns the deleted paths; files that cannot be read or deleted are skipped."""
+    limit = MAX_BYTES if max_bytes is None else int(max_bytes)
+    removed: list[Path] = []
+    files = []
+    now = time.time()
+    try:
+        listing = list(Path(cache_root).iterdir())
+    except OSError:
+        return removed
+    for f in listing:
+        try:
+            st = f.stat()
+        except OSError:
+            continue
+        if f.name.endswith(".tmp") and now - st.st_mtime > _STALE_TMP_SECONDS:
+            if _unlink(f):
+                removed.append(f)
+        elif f.suffix == ".npz":
+            files.append((st.st_mtime, st.st_size, f))
+    total = sum(size for _, size, _ in files)
+    for _, size, f in sorted(files, key=lambda t: t[0]):          # oldest use first
+        if total <= limit:
+            break
+        if keep is not None and f == keep:
+            continue
+        if _unlink(f):
+            removed.append(f)
+            total -= size
+    return removed
+
+
+def _unlink(f: Path) -> bool:
+    try:
+        f.unlink()
+        return True
+    except OSError:
         return False

@@ -11,7 +11,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 __all__ = ["MODEL_COLORS", "SERIES", "model_color", "plot_background", "IntegerAxis", "ModelCurves",
            "nice_ceiling", "shown_y_range", "empty_y_range", "restart_accuracy_view", "FollowingView",
-           "hover_readout", "FloatingReadout"]
+           "hover_readout", "FloatingReadout", "emptiest_corner", "place_legend",
+           "place_accuracy_legend"]
 
 MODEL_COLORS = {"hinge": "#e8710a", "softmax": "#1a6fd6"}
 SERIES = (("total", "total", QtCore.Qt.PenStyle.SolidLine),
@@ -125,6 +126,53 @@ def empty_y_range(expected, log: bool) -> tuple[float | None, float | None]:
     if log:
         return float(np.log10(min(values))) - 0.5, float(np.log10(max(values))) + 0.2
     return 0.0, 1.1 * max(values)
+
+
+_CORNERS = {"top-left": ((0, 0), (10, 10)), "top-right": ((1, 0), (-10, 10)),
+            "bottom-right": ((1, 1), (-10, -10)), "bottom-left": ((0, 1), (10, -10))}
+
+
+def emptiest_corner(x: np.ndarray, y: np.ndarray, view, size) -> str:
+    """Where a legend of ``size`` = (w, h) (data units) hides the fewest of the points ``(x, y)`` in the
+    view ``((x0, x1), (y0, y1))``: "top-left", "top-right", "bottom-right" or "bottom-left" (in that order
+    on ties: accuracy curves rise, so the top left is usually free)."""
+    (x0, x1), (y0, y1) = view
+    w, h = size
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = np.asarray(x)[ok], np.asarray(y)[ok]
+    boxes = {"top-left": (x0, x0 + w, y1 - h, y1), "top-right": (x1 - w, x1, y1 - h, y1),
+             "bottom-right": (x1 - w, x1, y0, y0 + h), "bottom-left": (x0, x0 + w, y0, y0 + h)}
+    hidden = {k: int(np.count_nonzero((x >= a) & (x <= b) & (y >= c) & (y <= d))) for k, (a, b, c, d) in boxes.items()}
+    return min(_CORNERS, key=lambda k: hidden[k])
+
+
+def place_legend(legend: pg.LegendItem, corner: str) -> None:
+    """Anchor ``legend`` 10 px inside ``corner`` of its plot (see :func:`emptiest_corner`)."""
+    pos, offset = _CORNERS[corner]
+    legend.anchor(itemPos=pos, parentPos=pos, offset=offset)
+    legend.corner = corner
+
+
+def place_accuracy_legend(legend: pg.LegendItem, vb: pg.ViewBox, items) -> None:
+    """The accuracy legend on as few rows as the view's width allows, in the corner of ``vb`` where it hides
+    the fewest points of the curves ``items`` (PlotDataItems)."""
+    widths = [s.boundingRect().width() + lab.item.boundingRect().width() + 12 for s, lab in legend.items]
+    room = vb.width() - 30
+    cols = next((n for n in (len(widths), 2) if n and sum(sorted(widths)[-n:]) <= room), 1)
+    if legend.columnCount != cols:
+        legend.setColumnCount(cols)
+    data = [item.getData() for item in items]
+    data = [(x, y) for x, y in data if x is not None and len(x)]
+    if not data:
+        return
+    x = np.concatenate([d[0] for d in data])
+    y = np.concatenate([d[1] for d in data])
+    (x0, x1), (y0, y1) = vb.viewRange()               # x as it will be once auto-ranged to the new points
+    view = ((min(x0, x.min() - 0.5), max(x1, x.max() + 0.5)), (y0, y1))
+    r = legend.boundingRect()
+    size = ((r.width() + 10) * (view[0][1] - view[0][0]) / max(vb.width(), 1.0),
+            (r.height() + 10) * (y1 - y0) / max(vb.height(), 1.0))
+    place_legend(legend, emptiest_corner(x, y, view, size))
 
 
 def restart_accuracy_view(plot: pg.PlotItem) -> None:

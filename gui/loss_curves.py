@@ -24,7 +24,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from core.fileio import write_text_atomic
 from gui.loss_curve_parts import (MODEL_COLORS, SERIES, FloatingReadout, FollowingView, IntegerAxis, ModelCurves, hover_readout,
-                                  model_color, plot_background, restart_accuracy_view)
+                                  model_color, place_accuracy_legend, plot_background,
+                                  restart_accuracy_view)
 from gui.theme import style_for
 
 __all__ = ["LossCurves", "MODEL_COLORS", "SERIES", "model_color", "plot_background"]
@@ -43,6 +44,7 @@ class LossCurves(QtWidgets.QWidget):
         self._style = style_for(False)
         self._curves: dict[str, ModelCurves] = {}
         self._legend_samples: list[pg.PlotDataItem] = []
+        self._acc_samples: list[pg.PlotDataItem] = []
         self._presentation_on = False
         self._histories: dict = {}
         self._markers: list[pg.InfiniteLine] = []
@@ -157,9 +159,13 @@ class LossCurves(QtWidgets.QWidget):
         for item, label in zip(self._legend_samples, list(names) + [lab for _, lab, _ in SERIES]):
             self.loss_legend.addItem(item, label)
         self._fit_legend()
-        for c in self._curves.values():
-            self.acc_legend.addItem(c.train_acc, f"{c.name} train")
-            self.acc_legend.addItem(c.val_acc, f"{c.name} val")
+        w = self._style.line_width
+        self._acc_samples = [pg.PlotDataItem(pen=pg.mkPen(grey, width=w), symbol="o", symbolSize=7, symbolBrush=grey,
+                                             symbolPen=None),
+                             pg.PlotDataItem(pen=pg.mkPen(grey, width=w, style=QtCore.Qt.PenStyle.DashLine), symbol="s",
+                                             symbolSize=7, symbolBrush=QtGui.QColor("white"),
+                                             symbolPen=pg.mkPen(grey, width=1.5))]
+        self._fill_accuracy_legend()
         self.clear_markers()
         self._histories = {}
         # a new run: both plots follow it again from the start, whatever the user zoomed or panned to
@@ -190,6 +196,7 @@ class LossCurves(QtWidgets.QWidget):
                           self.raw_box.isChecked(), self.log_box.isChecked(), self._expected_values.values())
         self._histories = histories
         log = self.log_box.isChecked()
+        moved = False
         for name, h in histories.items():
             c = self._curves.get(name)
             if c is None:
@@ -217,6 +224,9 @@ class LossCurves(QtWidgets.QWidget):
                 c.train_acc.setData(ep, tr * 100.0)
                 ok = np.isfinite(va)
                 c.val_acc.setData(ep[ok], va[ok] * 100.0)
+                moved = True
+        if accuracy and moved:
+            self._place_accuracy_legend()
 
     # ------------------------------------------------------------------ markers
     def clear_markers(self) -> None:
@@ -307,9 +317,16 @@ class LossCurves(QtWidgets.QWidget):
         self._presentation_on = bool(on)
         for line in list(self._expected.values()) + self._markers:
             line.label.setFont(self._label_font())
+        size = f"{self._style.plot_font_pt - 1}pt"
         for legend in (self.loss_legend, self.acc_legend):
-            legend.setLabelTextSize(f"{self._style.plot_font_pt - 1}pt")
+            legend.setLabelTextSize(size)             # (for labels added later; the shown ones are re-rendered)
+            for _sample, label in legend.items:
+                label.setText(label.text, size=size)
+            legend.updateSize()
+        if self._acc_samples:
+            self._fill_accuracy_legend()
         self._fit_legend()
+        self._place_accuracy_legend()
 
     def _fit_legend(self) -> None:
         """The loss legend on one row when it fits the plot's width, else (on a projector) in 3 columns."""
@@ -318,9 +335,26 @@ class LossCurves(QtWidgets.QWidget):
         fits = not self._presentation_on or one_row <= self.loss_widget.width() - 24
         self.loss_legend.setColumnCount(max(1, len(items)) if fits else 3)
 
+    def _fill_accuracy_legend(self) -> None:
+        """One entry per model and split; on a projector, where the plot is narrow, just "train" and "val" in
+        grey (the models' colours are in the loss legend beside it)."""
+        self.acc_legend.clear()
+        if self._presentation_on:
+            for item, label in zip(self._acc_samples, ("train", "val")):
+                self.acc_legend.addItem(item, label)
+        else:
+            for c in self._curves.values():
+                self.acc_legend.addItem(c.train_acc, f"{c.name} train")
+                self.acc_legend.addItem(c.val_acc, f"{c.name} val")
+
+    def _place_accuracy_legend(self) -> None:
+        items = [i for c in self._curves.values() for i in (c.train_acc, c.val_acc)]
+        place_accuracy_legend(self.acc_legend, self.acc_plot.getViewBox(), items)
+
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
         self._fit_legend()
+        self._place_accuracy_legend()
 
     # ------------------------------------------------------------------ hover
     def _on_mouse_moved(self, pos) -> None:

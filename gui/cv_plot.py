@@ -84,12 +84,13 @@ class CVPlot(ThemedPlot):
         self.best_text.setText(f"best {result.param_name} = {result.best_value:g}: {mean[b]:.1f}%")
         self.best_text.setColor(text_color())
         self.best_text.setVisible(True)
-        right_half = values[b] > 0.5 * (values.min() + values.max())
-        self.best_text.setAnchor((1.1, 1.2) if right_half else (-0.1, 1.2))
-        self.best_text.setPos(values[b], mean[b])
         lo = float(min(scores.min(), (mean - std).min()))
         hi = float(max(scores.max(), (mean + std).max()))
         pad = max(0.5, 0.08 * (hi - lo))
+        # the label in the band above every dot and bar (the y range leaves 2 pads there), over the best k
+        where = (values[b] - values.min()) / (float(values.max() - values.min()) or 1.0)
+        self.best_text.setAnchor((0.0 if where < 0.2 else 1.0 if where > 0.8 else 0.5, 1.0))
+        self.best_text.setPos(values[b], hi + 0.2 * pad)
         self.plotItem.setYRange(lo - pad, hi + 2 * pad, padding=0)
         span = float(values.max() - values.min()) or 1.0
         self.plotItem.setXRange(values.min() - 0.04 * span, values.max() + 0.04 * span, padding=0)

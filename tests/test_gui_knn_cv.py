@@ -65,6 +65,20 @@ def test_cross_validation_plot_table_and_apply_best_k(qtbot, ws, digits):
     assert rows[row][0] == best
 
 
+def test_the_best_k_label_covers_no_dot_or_error_bar_and_stays_in_view(qtbot, ws):
+    _run(qtbot, ws)
+    plot = ws.cv.plot
+    QtCore.QCoreApplication.processEvents()
+    vb = plot.plotItem.getViewBox()
+    box = plot.best_text.sceneBoundingRect()
+    d = plot.data()
+    points = list(zip(d["fold_x"], d["fold_y"])) + list(zip(d["mean_x"], d["mean_y"] + d["err_top"]))
+    inside = [(x, y) for x, y in points if box.contains(vb.mapViewToScene(QtCore.QPointF(float(x), float(y))))]
+    assert inside == []
+    assert vb.sceneBoundingRect().contains(box), (vb.sceneBoundingRect(), box)
+    assert box.left() <= vb.mapViewToScene(QtCore.QPointF(float(d["best_x"][0]), 0)).x() <= box.right()
+
+
 def test_training_data_mode_shows_k1_wins_and_why(qtbot, ws):
     ws.cv.set_mode("train")
     assert "cheating" in plain(ws.cv.note.text())

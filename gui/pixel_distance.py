@@ -262,10 +262,7 @@ class PixelDistancePanel(QtWidgets.QWidget):
         img = ds.X_test[self.index]
         true = int(ds.y_test[self.index])
         columns = [("original", img, None)] + [(v.description, v.image, i) for i, v in enumerate(self.versions)]
-        col_w = (self.grid_box.width() - 40) // max(1, len(columns)) - 24
-        h = self.height()
-        big = int(max(self._style.tile, min(self._style.big_image * 0.7, col_w, 0.29 * h)))
-        small = int(max(self._style.tile * 0.8, min(self._style.tile * 2.2, big * 0.55, 0.15 * h)))
+        big, small = self._image_sizes(len(columns))
         for col, cell in enumerate(self.cells):
             visible = col < len(columns)
             for lab in cell.values():
@@ -295,6 +292,28 @@ class PixelDistancePanel(QtWidgets.QWidget):
             cell["near_text"].setText(f"nearest training image:<br>{mark} <b>{ds.class_names[lab]}</b> "
                                       f"at {format_distance(d)}")
         self._paint_bars()
+
+    def _image_sizes(self, n_columns: int) -> tuple[int, int]:
+        """(big, small) pixmap sides that fit the width per column and the height left over by everything
+        else on the page -- measured without the images, so a bigger window never needs a bigger minimum
+        (sizing them from this widget's own height made the page's minimum grow with it, and in
+        presentation mode the window outgrew a 1080-pixel screen)."""
+        col_w = (self.grid_box.width() - 40) // max(1, n_columns) - 24
+        floor_big, floor_small = self._floors()
+        fixed = self.layout().minimumSize().height() - floor_big - floor_small    # all but the image rows
+        room = max(0, self.height() - fixed - 12)
+        big = int(max(floor_big, min(self._style.big_image * 0.7, col_w, 0.64 * room)))
+        small = int(max(floor_small, min(self._style.tile * 2.2, big * 0.55, room - big)))
+        return big, small
+
+    def _floors(self) -> tuple[int, int]:
+        """The smallest (big, small) image sides, which are also the image labels' minimum sizes: the
+        pixmaps drawn into them never raise the page's minimum height (see :meth:`_image_sizes`)."""
+        big, small = self._style.tile, int(self._style.tile * 0.8)
+        for cell in self.cells:
+            cell["image"].setMinimumSize(big, big)
+            cell["near_img"].setMinimumSize(small + 6, small + 6)       # + the 3 px class-colour border
+        return big, small + 6
 
     def _paint_bars(self) -> None:
         names = [v.name for v in self.versions]

@@ -262,6 +262,33 @@ def test_presentation_mode_keys_fonts_and_tiles(qtbot, make_window, npz):
     assert not w.presentation and tab.rows.grids[0].tile == small_tile
 
 
+def test_every_tab_fits_a_1080p_projector_in_presentation_mode(qtbot, make_window, npz):
+    # the Pixel distance page sized its images from its own height, so its minimum grew with the window:
+    # in presentation mode the window outgrew 1080 pixels (1232) and the bottom of every tab was cut off
+    w = make_window(load_on_start=False)
+    w.open_source(npz)
+    _wait_loaded(qtbot, w, "Tiny set")
+    w.set_presentation(True, fullscreen=False)
+    w.resize(1920, 1080)
+    for name in ("data", "knn", "linear", "loss", "playground"):
+        w.select_tab(name)
+        qtbot.waitUntil(lambda: not w.runner.is_running(), timeout=20000)
+    knn = w.workspace("Nearest Neighbour")
+    w.select_tab("knn")
+    for page in (knn.matches, knn.evaluate, knn.cv, knn.pixels):
+        knn.tabs.setCurrentWidget(page)
+        qtbot.wait(100)
+        assert w.minimumSizeHint().height() <= 1080, page.objectName()
+        assert w.height() == 1080
+    pixels = knn.pixels
+    qtbot.wait(100)                                      # the pixel page repaints after its resize
+    image, near = pixels.cells[0]["image"], pixels.cells[0]["near_img"]
+    big, small = max(image.pixmap().size().toTuple()), max(near.pixmap().size().toTuple())
+    assert big > 1.5 * small and small >= 60                       # big copies, smaller matches, all readable
+    assert pixels.cells[0]["near_text"].geometry().bottom() < pixels.bars_plot.geometry().top()
+    w.set_presentation(False)
+
+
 def test_dark_theme_is_applied_and_remembered(qtbot, make_window):
     w = make_window(load_on_start=False)
     w.actions["dark"].trigger()

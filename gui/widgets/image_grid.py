@@ -134,8 +134,10 @@ class ImageGrid(QtWidgets.QWidget):
     def paintEvent(self, event) -> None:  # noqa: N802
         p = QtGui.QPainter(self)
         p.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, False)
-        fm = self.fontMetrics()
         pal = self.palette()
+        cap_font = self.caption_font(self.tile + 6) if self.caption_lines == 1 else self.font()
+        cap_fm = QtGui.QFontMetrics(cap_font)
+        p.setFont(cap_font)
         for i, img in enumerate(self._images):
             rect = self.tile_rect(i)
             if not rect.intersects(event.rect().adjusted(-10, -10, 10, 60)):
@@ -155,7 +157,24 @@ class ImageGrid(QtWidgets.QWidget):
             if cap:
                 p.setPen(pal.color(QtGui.QPalette.ColorRole.WindowText))
                 crect = QtCore.QRect(rect.x() - 3, rect.bottom() + 3, rect.width() + 6, self._caption_h())
-                text = cap if self.caption_lines > 1 else fm.elidedText(cap, QtCore.Qt.TextElideMode.ElideRight, crect.width())
+                text = cap if self.caption_lines > 1 else cap_fm.elidedText(cap, QtCore.Qt.TextElideMode.ElideRight,
+                                                                              crect.width())
                 p.drawText(crect, int(QtCore.Qt.AlignmentFlag.AlignHCenter | QtCore.Qt.AlignmentFlag.AlignTop
                                       | QtCore.Qt.TextFlag.TextWordWrap), text)
         p.end()
+
+    def caption_font(self, width: int) -> QtGui.QFont:
+        """The font of one-line captions ``width`` pixels wide: the widget's font, or the largest smaller one
+        (down to 3/4 of its size) at which every caption of the grid fits -- one size for the whole grid;
+        a name still too wide at 3/4 size is elided."""
+        font = QtGui.QFont(self.font())
+        size = font.pointSizeF()
+        caps = [c for c in self._captions if c]
+        if size <= 0 or not caps:
+            return font
+        for step in range(6):                        # 100 %, 95 %, ... 75 % of the size
+            font.setPointSizeF(size * (1 - 0.05 * step))
+            fm = QtGui.QFontMetrics(font)
+            if max(fm.horizontalAdvance(c) for c in caps) <= width:
+                return font
+        return font

@@ -19,7 +19,9 @@ One epoch over N x 3072 float32 (default N = 50000), batch 200, 10 classes:
   compare examples per second.
 
 The 2 cores may be shared with other work: candidates run interleaved (benchmarks/_timing.py) and only
-the ratios within one run mean much.
+the ratios within one run mean much. Each timed epoch starts 0.3 s after the previous one ended: after a
+NumPy epoch on two BLAS threads, OpenBLAS's worker thread spins for ~0.1 s and slowed whichever epoch came
+next (in an A/B run with a fixed order, the candidate right after it measured 15-25 % slower).
 """
 from __future__ import annotations
 
@@ -153,7 +155,7 @@ def main(argv=None):
         funcs["sklearn-log_loss (SGDClassifier)"] = lambda: sk("log_loss")
         counts["sklearn-hinge (SGDClassifier)"] = counts["sklearn-log_loss (SGDClassifier)"] = nsk
 
-    times = time_interleaved(funcs, repeats=args.repeats)
+    times = time_interleaved(funcs, repeats=args.repeats, pause=0.3)   # OpenBLAS threads stop spinning
     rate = {k: counts[k] / median(v) for k, v in times.items()}
     sk_best = max((r for k, r in rate.items() if k.startswith("sklearn")), default=None)
     np_rate = {"softmax": rate["numpy-softmax (plain loop)"], "hinge": rate["numpy-hinge (plain loop)"]}

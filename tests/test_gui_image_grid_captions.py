@@ -42,6 +42,13 @@ def test_one_caption_size_for_the_grid_shrinking_only_as_far_as_needed(qtbot):
     assert f.pointSizeF() == pytest.approx(12)                               # the floor: 3/4 of 16 pt
     grid = _grid(qtbot, ["cat", "airplane"], point_size=10)
     assert grid.caption_font(w).pointSizeF() == pytest.approx(10)            # normal fonts fit as they are
+    # the choice is remembered between paints, and made again when the font or the captions change
+    f16 = grid.font()
+    f16.setPointSize(16)
+    grid.setFont(f16)
+    assert grid.caption_font(w).pointSizeF() < 16
+    grid.set_images(np.zeros((2, 8, 8, 3), np.uint8), ["cat", "dog"])
+    assert grid.caption_font(w).pointSizeF() == pytest.approx(16)
 
 
 def test_the_painted_grid_shows_the_whole_name_where_full_size_would_cut_it(qtbot):

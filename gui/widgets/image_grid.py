@@ -26,6 +26,7 @@ class ImageGrid(QtWidgets.QWidget):
         super().__init__(parent)
         self._images: list[QtGui.QImage] = []
         self._captions: list[str] = []
+        self._caption_cache = None            # ((captions, width, font key), caption font)
         self._borders: list[QtGui.QColor | None] = []
         self._selected: int | None = None
         self.tile = tile
@@ -167,14 +168,16 @@ class ImageGrid(QtWidgets.QWidget):
         """The font of one-line captions ``width`` pixels wide: the widget's font, or the largest smaller one
         (down to 3/4 of its size) at which every caption of the grid fits -- one size for the whole grid;
         a name still too wide at 3/4 size is elided."""
+        key = (tuple(self._captions), int(width), self.font().key())
+        if self._caption_cache is not None and self._caption_cache[0] == key:     # (painted ~10x a second)
+            return QtGui.QFont(self._caption_cache[1])
         font = QtGui.QFont(self.font())
         size = font.pointSizeF()
         caps = [c for c in self._captions if c]
-        if size <= 0 or not caps:
-            return font
-        for step in range(6):                        # 100 %, 95 %, ... 75 % of the size
-            font.setPointSizeF(size * (1 - 0.05 * step))
-            fm = QtGui.QFontMetrics(font)
-            if max(fm.horizontalAdvance(c) for c in caps) <= width:
-                return font
+        if size > 0 and caps:
+            for step in range(6):                    # 100 %, 95 %, ... 75 % of the size
+                font.setPointSizeF(size * (1 - 0.05 * step))
+                if max(QtGui.QFontMetrics(font).horizontalAdvance(c) for c in caps) <= width:
+                    break
+        self._caption_cache = (key, QtGui.QFont(font))
         return font

@@ -226,6 +226,8 @@ class MainWindow(QtWidgets.QMainWindow):
             if slot.ws is not None and slot is not current:
                 self._release(slot)
         self._on_tab_changed(self.tabs.currentIndex())
+        if self.statusBar().currentMessage().startswith("Loading "):       # not "Loading…" over the new set
+            self.statusBar().showMessage(f"Loaded {full.name}", 4000)
         _log.info("data set %s shown %.2f s after start", full.name, time.perf_counter() - self.t_created)
         self._settle_timer.start()   # after this event, once the old set's widgets are deleted
 

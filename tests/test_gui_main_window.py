@@ -68,7 +68,9 @@ def test_start_loads_bundled_digits_and_fills_the_class_grid(qtbot, make_window)
 def test_open_a_data_set_file_built_by_the_test(qtbot, make_window, npz):
     w = make_window(load_on_start=False)
     w.open_source(npz)
+    assert w.statusBar().currentMessage().startswith("Loading ")
     _wait_loaded(qtbot, w, "Tiny set")
+    assert w.statusBar().currentMessage() == "Loaded Tiny set"          # no stale "Loading…" under the data
     tab = w.workspace("Data")
     assert len(tab.rows.grids) == 3 and "12 train · 4 test" in tab.rows.labels[0].text()
     assert w.settings.dataset_source == npz and w.settings.recent()[0] == npz

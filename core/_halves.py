@@ -21,7 +21,7 @@ import numpy as np
 
 from core.losses import data_loss
 
-__all__ = ["WORKERS", "row_cut", "halves", "batch_gradient", "limit_blas_threads"]
+__all__ = ["WORKERS", "row_cut", "halves", "batch_gradient", "accuracy", "limit_blas_threads"]
 
 WORKERS = max(1, min(2, os.cpu_count() or 1))
 
@@ -178,3 +178,22 @@ def batch_gradient(W, b, X, idx, yb, buf, loss: str, delta: float, grads, jobs: 
         correct += parts[1][1]
         db = db + parts[1][2]
     return data, float(correct) / n, grads[0], db
+
+
+def accuracy(W, b, X, yi, jobs: int) -> float:
+    """Fraction of the rows of ``X (N, D)`` whose highest score ``X @ W.T + b`` is at class index
+    ``yi (N,)``, the rows cut as a batch is (:func:`row_cut`), the first part on the helper thread when
+    ``jobs >= 2``; 0.0 for no rows. Call it with BLAS limited to one thread (as SGD runs)."""
+    n = X.shape[0]
+    if n == 0:
+        return 0.0
+    correct = [0, 0]
+
+    def part(lo: int, hi: int) -> None:
+        with np.errstate(over="ignore", invalid="ignore"):
+            scores = X[lo:hi] @ W.T
+            scores += b
+        correct[0 if lo == 0 else 1] = int(np.count_nonzero(scores.argmax(axis=1) == yi[lo:hi]))
+
+    halves(part, row_cut(n), n, jobs)
+    return (correct[0] + correct[1]) / n

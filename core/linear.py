@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from core._halves import WORKERS, batch_gradient, limit_blas_threads
+from core._halves import WORKERS, accuracy, batch_gradient, limit_blas_threads
 from core.linear_checks import (PARAMS, check_classes, check_features, check_fitted, check_samples,
                                  check_validation_set, encode_labels, validate_params)
 from core.losses import data_loss, softmax_probabilities
@@ -380,9 +380,10 @@ class LinearClassifier:
             raise ValueError(f"X and y have different lengths ({pred.shape[0]} rows, {y.shape[0]} labels)")
         return float(np.mean(pred == y))
 
-    def _accuracy_idx(self, X, yi):
-        with np.errstate(over="ignore", invalid="ignore"):
-            return float(np.mean((X @ self.W_.T + self.b_).argmax(axis=1) == yi))
+    def _accuracy_idx(self, X, yi, jobs=WORKERS):
+        """Accuracy on ``X (N, D)`` float32 and class indices ``yi (N,)``, the rows split over ``jobs``
+        cores (:func:`core._halves.accuracy`; callers limit BLAS to one thread)."""
+        return accuracy(self.W_, self.b_, X, yi, jobs)
 
     def templates(self, image_shape, *, shared=False):
         """Rows of ``W_`` as images ``(C, H, W, Cc)`` uint8 (per-row scaling, or one shared scale)."""

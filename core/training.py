@@ -252,9 +252,9 @@ class Trainer:
                     m = self.models[k]
                     tr = va = None
                     if end:
-                        tr = _accuracy(m, self._X_eval, self._y_eval, self.jobs)
+                        tr = m._accuracy_idx(self._X_eval, self._y_eval, self.jobs)
                         if self.X_val is not None:
-                            va = _accuracy(m, self.X_val, self.y_val, self.jobs)
+                            va = m._accuracy_idx(self.X_val, self.y_val, self.jobs)
                     rec = Record(self.iteration, self.epoch + 1, r.data_loss, r.reg_loss, r.total_loss,
                                  r.batch_accuracy, tr, va, end)
                     self.history[k].append(rec)
@@ -310,7 +310,7 @@ class Trainer:
             raise ValueError(f"X must have shape (N, {self.X_train.shape[1]}) and y shape (N,) "
                              f"(got X {X.shape}, y {y.shape})")
         with limit_blas_threads():
-            return {k: _accuracy(m, X, y, self.jobs) for k, m in self.models.items()}
+            return {k: m._accuracy_idx(X, y, self.jobs) for k, m in self.models.items()}
 
     def snapshot(self, name):
         """Copies ``(W (C, D), b (C,))`` of one model, safe to hand to another thread."""
@@ -329,22 +329,3 @@ class Trainer:
                         repr(r.batch_accuracy), "" if r.train_accuracy is None else repr(r.train_accuracy),
                         "" if r.val_accuracy is None else repr(r.val_accuracy), int(r.epoch_end)])
         return buf.getvalue()
-
-
-def _accuracy(model, X, y, jobs=1):
-    """Fraction of the rows of ``X (N, D)`` that ``model`` labels ``y (N,)``; the rows in two parts, the
-    first on the helper thread when ``jobs >= 2`` (:func:`core._halves.halves`). 0.0 for no rows."""
-    n = X.shape[0]
-    if n == 0:
-        return 0.0
-    W, b, classes = model.W_, model.b_, model.classes_
-    correct = [0, 0]
-
-    def part(lo, hi):
-        with np.errstate(over="ignore", invalid="ignore"):
-            scores = X[lo:hi] @ W.T
-            scores += b
-        correct[0 if lo == 0 else 1] = int(np.count_nonzero(classes[scores.argmax(axis=1)] == y[lo:hi]))
-
-    halves(part, 2 * n // 5 if n >= 64 else n, n, jobs)
-    return (correct[0] + correct[1]) / n

@@ -227,7 +227,7 @@ def test_accuracy_in_two_parts_is_the_models_own_score_and_runs_the_first_part_o
             fn(lo, hi)
         real(wrapped, cut, n, jobs)
 
-    monkeypatch.setattr("core.training.halves", spy)
+    monkeypatch.setattr("core._halves.halves", spy)
     acc = t.accuracy(X[1500:], y[1500:])
     assert acc == {k: m.score(X[1500:], y[1500:]) for k, m in t.models.items()}
     assert 0.6 < acc["softmax"] < 1.0                       # it learned, and some test digits are missed

@@ -118,6 +118,7 @@ class PixelDistancePanel(QtWidgets.QWidget):
                     QtCore.Qt.AlignmentFlag(0)
                 self.grid.addWidget(cell[key], row, col, alignment=align)
             self.cells.append(cell)
+        self._set_floors()
         self.headline = QtWidgets.QLabel()
         self.headline.setObjectName("pixel_headline")
         self.headline.setWordWrap(True)
@@ -307,13 +308,17 @@ class PixelDistancePanel(QtWidgets.QWidget):
         return big, small
 
     def _floors(self) -> tuple[int, int]:
-        """The smallest (big, small) image sides, which are also the image labels' minimum sizes: the
-        pixmaps drawn into them never raise the page's minimum height (see :meth:`_image_sizes`)."""
-        big, small = self._style.tile, int(self._style.tile * 0.8)
+        """The smallest (big, small) image label sides (the small one with its 3 px class-colour border),
+        set as the labels' minimum sizes by :meth:`_set_floors`."""
+        return self._style.tile, int(self._style.tile * 0.8) + 6
+
+    def _set_floors(self) -> None:
+        """The image labels' minimum sizes: so the pixmaps drawn into them never raise the page's minimum
+        height (see :meth:`_image_sizes`)."""
+        big, small = self._floors()
         for cell in self.cells:
             cell["image"].setMinimumSize(big, big)
-            cell["near_img"].setMinimumSize(small + 6, small + 6)       # + the 3 px class-colour border
-        return big, small + 6
+            cell["near_img"].setMinimumSize(small, small)
 
     def _paint_bars(self) -> None:
         names = [v.name for v in self.versions]
@@ -384,6 +389,7 @@ class PixelDistancePanel(QtWidgets.QWidget):
 
     def set_style(self, style) -> None:
         self._style = style
+        self._set_floors()
         style_plot(self.bars_plot.plotItem, style)
         if self.session is not None and self.index is not None:
             self._paint()

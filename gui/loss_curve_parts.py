@@ -12,7 +12,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 __all__ = ["MODEL_COLORS", "SERIES", "model_color", "plot_background", "IntegerAxis", "ModelCurves",
            "nice_ceiling", "shown_y_range", "empty_y_range", "restart_accuracy_view", "FollowingView",
            "hover_readout", "FloatingReadout", "emptiest_corner", "place_legend",
-           "place_accuracy_legend"]
+           "place_accuracy_legend", "entry_widths"]
 
 MODEL_COLORS = {"hinge": "#e8710a", "softmax": "#1a6fd6"}
 SERIES = (("total", "total", QtCore.Qt.PenStyle.SolidLine),
@@ -153,10 +153,15 @@ def place_legend(legend: pg.LegendItem, corner: str) -> None:
     legend.corner = corner
 
 
+def entry_widths(legend: pg.LegendItem) -> list[float]:
+    """The width (px) each entry of ``legend`` takes on a row: its sample, its label and the spacing."""
+    return [s.boundingRect().width() + lab.item.boundingRect().width() + 12 for s, lab in legend.items]
+
+
 def place_accuracy_legend(legend: pg.LegendItem, vb: pg.ViewBox, items) -> None:
     """The accuracy legend on as few rows as the view's width allows, in the corner of ``vb`` where it hides
     the fewest points of the curves ``items`` (PlotDataItems)."""
-    widths = [s.boundingRect().width() + lab.item.boundingRect().width() + 12 for s, lab in legend.items]
+    widths = entry_widths(legend)
     room = vb.width() - 30
     cols = next((n for n in (len(widths), 2) if n and sum(sorted(widths)[-n:]) <= room), 1)
     if legend.columnCount != cols:

@@ -24,7 +24,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from core.fileio import write_text_atomic
 from gui.loss_curve_parts import (MODEL_COLORS, SERIES, FloatingReadout, FollowingView, IntegerAxis, ModelCurves, hover_readout,
-                                  model_color, place_accuracy_legend, plot_background,
+                                  entry_widths, model_color, place_accuracy_legend, plot_background,
                                   restart_accuracy_view)
 from gui.theme import style_for
 
@@ -318,22 +318,20 @@ class LossCurves(QtWidgets.QWidget):
         for line in list(self._expected.values()) + self._markers:
             line.label.setFont(self._label_font())
         size = f"{self._style.plot_font_pt - 1}pt"
-        for legend in (self.loss_legend, self.acc_legend):
-            legend.setLabelTextSize(size)             # (for labels added later; the shown ones are re-rendered)
-            for _sample, label in legend.items:
-                label.setText(label.text, size=size)
-            legend.updateSize()
-        if self._acc_samples:
-            self._fill_accuracy_legend()
+        self.loss_legend.setLabelTextSize(size)       # (for labels added later; the shown ones are re-rendered)
+        for _sample, label in self.loss_legend.items:
+            label.setText(label.text, size=size)
+        self.loss_legend.updateSize()
+        self.acc_legend.setLabelTextSize(size)
+        self._fill_accuracy_legend()                  # its entries change with the mode: made anew, at that size
         self._fit_legend()
         self._place_accuracy_legend()
 
     def _fit_legend(self) -> None:
         """The loss legend on one row when it fits the plot's width, else (on a projector) in 3 columns."""
-        items = self.loss_legend.items
-        one_row = sum(s.boundingRect().width() + lab.item.boundingRect().width() + 12 for s, lab in items)
-        fits = not self._presentation_on or one_row <= self.loss_widget.width() - 24
-        self.loss_legend.setColumnCount(max(1, len(items)) if fits else 3)
+        widths = entry_widths(self.loss_legend)
+        fits = not self._presentation_on or sum(widths) <= self.loss_widget.width() - 24
+        self.loss_legend.setColumnCount(max(1, len(widths)) if fits else 3)
 
     def _fill_accuracy_legend(self) -> None:
         """One entry per model and split; on a projector, where the plot is narrow, just "train" and "val" in

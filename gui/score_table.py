@@ -112,11 +112,10 @@ class ScoreTableModel(QtGui.QStandardItemModel):
                 item.setText(text)
                 if kind == "correct":
                     item.setFont(self._bold)
-                else:
-                    item.setData(None, QtCore.Qt.ItemDataRole.FontRole)     # the table's own font
-                if kind == "correct":
                     item.setForeground(CORRECT)
-                elif kind == "pays" and c == 2:
+                    continue
+                item.setData(None, QtCore.Qt.ItemDataRole.FontRole)         # the table's own font
+                if kind == "pays" and c == 2:
                     item.setForeground(PAYS)
                 else:
                     item.setData(None, QtCore.Qt.ItemDataRole.ForegroundRole)

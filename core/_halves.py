@@ -100,6 +100,18 @@ _lock = threading.Lock()
 _nested = threading.local()         # .on: this thread is running its half of a split
 
 
+def _forget_helper() -> None:
+    """In a forked child the helper thread does not exist (only the forking thread is copied): start anew."""
+    global _helper, _lock
+    _helper = None
+    _lock = threading.Lock()
+    _nested.on = False
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_helper)
+
+
 def _get_helper() -> _Helper:
     global _helper
     with _lock:

@@ -312,6 +312,59 @@ class Trainer:
         with limit_blas_threads():
             return {k: m._accuracy_idx(X, y, self.jobs) for k, m in self.models.items()}
 
+    # ------------------------------------------------------------------ carrying a run across processes
+    _STEP_STATE = ("iteration", "epoch", "stopped", "examples_per_second", "batch_size", "_perm", "_pos", "_rng")
+
+    def step_state(self):
+        """Everything :meth:`step` changes apart from the history: counters, minibatch order and position,
+        stops, pending changes, and each model's hyperparameters and learned state (``W_ (C, D)``, ``b_ (C,)``,
+        momentum, divergence reference). A picklable dict, small next to the data (which it leaves out).
+
+        With :meth:`set_step_state` a run stepped in another process (a forked copy of this Trainer, see
+        ``gui.train_process``) continues here exactly as if it had been stepped here."""
+        with self._lock:
+            pending = {k: dict(v) for k, v in self._pending.items()}
+        return copy.deepcopy({
+            "trainer": {a: getattr(self, a) for a in self._STEP_STATE}, "pending": pending,
+            "models": {k: {a: v for a, v in vars(m).items() if a != "history_"} for k, m in self.models.items()}})
+
+    def set_step_state(self, state, new_records=None):
+        """Apply a :meth:`step_state` taken from a copy of this Trainer, and append ``new_records``
+        (``{name: [Record, ...]}``, the records that copy made) to the histories. The models stay the same
+        objects; their arrays are replaced."""
+        if set(state["models"]) != set(self.models):
+            raise ValueError(f"the state is for models {sorted(state['models'])}, this Trainer has "
+                             f"{sorted(self.models)}")
+        for k, d in state["models"].items():
+            vars(self.models[k]).update({a: v for a, v in d.items() if a != "history_"})
+        for a in self._STEP_STATE:
+            setattr(self, a, state["trainer"][a])
+        with self._lock:
+            self._pending = {k: dict(v) for k, v in state["pending"].items()}
+        self._bufs = {}
+        for k, recs in (new_records or {}).items():
+            self.history[k].extend(recs)
+
+    def continue_from(self, weights, new_records):
+        """Go on from weights reached elsewhere, when only those and the records up to them are known (a
+        training process that died): ``weights`` is ``{name: (W (C, D), b (C,))}``, ``new_records``
+        ``{name: [Record, ...]}`` ending at the iteration of those weights. The counters follow the records,
+        momentum restarts, and the next step draws a new minibatch order."""
+        for k, (W, b) in weights.items():
+            m = self.models[k]
+            np.copyto(m.W_, W)
+            np.copyto(m.b_, b)
+            m.reset_optimizer()
+        for k, recs in new_records.items():
+            self.history[k].extend(recs)
+        last = max((h[-1] for h in self.history.values() if h), key=lambda r: r.iteration, default=None)
+        if last is not None:
+            self.iteration = last.iteration
+            self.epoch = last.epoch if last.epoch_end else last.epoch - 1
+            for m in self.models.values():
+                m.n_iter_ = last.iteration
+        self._perm = None
+
     def snapshot(self, name):
         """Copies ``(W (C, D), b (C,))`` of one model, safe to hand to another thread."""
         m = self.models[name]

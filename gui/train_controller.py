@@ -11,6 +11,8 @@ The job loop (:func:`gui.train_job.train_loop`) runs ``trainer.step(n)`` in chun
 emits the new records every chunk and a copy of every ``W`` about every 100 ms, measures test accuracy at
 epoch ends (at most once a second), and stops on divergence, at an epoch limit, or after a fixed number of
 iterations (Step). The workspace repaints from the buffers with a throttled timer (~10 Hz per view).
+Play runs that loop in a forked child process where it can (:mod:`gui.train_process`; ``use_process``),
+so the GUI thread never holds up SGD; the Step buttons run it in the job thread.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from core.preprocess import Preprocessor
 from core.training import Trainer
 from gui.train_history import History, SanityCheck
 from gui.train_job import fast_gil_switching, train_loop
+from gui.train_process import TrainingProcess, process_available
 
 __all__ = ["History", "TrainController", "SanityCheck", "LiveState"]
 
@@ -65,6 +68,7 @@ class TrainController(QtCore.QObject):
     finished = QtCore.Signal(str)               # why a play ended by itself: "epoch limit", "diverged"
 
     KIND = "train"
+    use_process = process_available()   # Play trains in a child process (False: in the job thread)
 
     def __init__(self, runner, parent=None):
         super().__init__(parent)
@@ -208,13 +212,24 @@ class TrainController(QtCore.QObject):
         self._clear_stops_if_resumable()
         f, trainer = self.features, self.trainer
         into = self._iterations_into_epoch()
-        fast_gil_switching(True)
+        kw.update(X_test=f.X_test, y_test=f.y_test, into_epoch=into)
+        proc = self._fork(trainer, kw) if state == "playing" else None
+        fast_gil_switching(proc is None)
         self._job = self.runner.start(
-            self.KIND,
-            lambda ctx: train_loop(ctx, trainer, X_test=f.X_test, y_test=f.y_test, into_epoch=into, **kw),
+            self.KIND, proc.relay if proc is not None else lambda ctx: train_loop(ctx, trainer, **kw),
             label="Training the linear classifier", on_partial=self._on_partial,
             on_result=lambda _r: self.sync(), wait_previous=True)
         self._set_state(state)
+
+    def _fork(self, trainer: Trainer, kw: dict) -> TrainingProcess | None:
+        """A child process for Play, or None to train in the job thread: when ``use_process`` is off, another
+        job runs (see :mod:`gui.train_process`), or the fork fails."""
+        if not self.use_process or any(j.kind != self.KIND for j in self.runner.running_jobs()):
+            return None
+        try:
+            return TrainingProcess(trainer, **kw)
+        except OSError:
+            return None
 
     def _iterations_into_epoch(self) -> int:
         """Iterations already done in the current epoch (idle only: reads the Trainer's history)."""
@@ -292,7 +307,9 @@ class TrainController(QtCore.QObject):
         if t is None or self.running:
             return
         self._reapply_live()
-        for name, h in self.histories.items():
+        for name, h in list(self.histories.items()):
+            if len(h) > len(t.history[name]):    # a dead training process: the Trainer went back a little
+                self.histories[name] = h = History()
             if h.extend(t.history[name][len(h):]):
                 self.curves_dirty = True
         self._set_weights({k: (m.W_.copy(), m.b_.copy()) for k, m in t.models.items()})

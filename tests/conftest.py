@@ -46,7 +46,7 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _no_qthread_left_running(request):
-    """GUI tests must not leave a QThread running (napari's dangling-thread check)."""
+    """GUI tests must not leave a QThread or a child process running (napari's dangling-thread check)."""
     if "qtbot" not in request.fixturenames:
         yield
         return
@@ -72,6 +72,9 @@ def _no_qthread_left_running(request):
         except RuntimeError:  # C++ object already deleted: it finished
             pass
     assert not still, f"{len(still)} QThread(s) still running after the test"
+    import multiprocessing
+    children = multiprocessing.active_children()        # e.g. a training process (gui.train_process)
+    assert not children, f"child process(es) still running after the test: {children}"
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 __all__ = ["MODEL_COLORS", "SERIES", "model_color", "plot_background", "IntegerAxis", "ModelCurves",
-           "nice_ceiling", "shown_y_range", "empty_y_range", "restart_accuracy_view", "FollowingView",
+           "nice_ceiling", "raw_band", "shown_y_range", "empty_y_range", "restart_accuracy_view", "FollowingView",
            "hover_readout", "FloatingReadout", "emptiest_corner", "place_legend",
            "place_accuracy_legend", "entry_widths"]
 
@@ -55,7 +55,7 @@ class ModelCurves:
         for key, label, style in SERIES:
             # no antialiasing: thousands of points repainted ~10x a second while SGD runs
             # and ~1 point per pixel (pyqtgraph's default is 5): long runs stay cheap to draw
-            raw = pg.PlotDataItem(pen=pg.mkPen(faint, width=1, style=style), antialias=False,
+            raw = pg.PlotDataItem(pen=pg.mkPen(faint, width=1), antialias=False,        # (a solid band)
                                   autoDownsampleFactor=1.0)
             sm = pg.PlotDataItem(pen=pg.mkPen(col, width=width, style=style), antialias=False,
                                  autoDownsampleFactor=1.0)
@@ -98,15 +98,26 @@ def nice_ceiling(v: float) -> float:
 
 
 
+def raw_band(series: list[str], raw: bool) -> str | None:
+    """The one series drawn raw (faint, per minibatch) under the smoothed lines: the total loss, or the data
+    loss when the total is hidden; None without ``raw``. One band shows the minibatch noise: the two
+    bands lie on top of each other but for λ·R(W), which the smoothed lines show, and each drawn curve
+    costs SGD throughput while training."""
+    if not raw:
+        return None
+    return next((k for k in ("total", "data") if k in series), None)
+
+
 def shown_y_range(histories: dict, series: list[str], raw: bool, log: bool) -> tuple[float | None, float | None]:
-    """(min, max) of what the loss plot draws of ``{model: History}`` (the ``series`` shown, smoothed and, with
-    ``raw``, raw), in view units (log10 on a log axis); (None, None) when nothing is drawn."""
+    """(min, max) of what the loss plot draws of ``{model: History}`` (the ``series`` shown, smoothed, and with
+    ``raw`` the :func:`raw_band`), in view units (log10 on a log axis); (None, None) when nothing is drawn."""
     los, his = [], []
+    band = raw_band(series, raw)
     for h in histories.values():
         for key in series:
             if not len(h):
                 continue
-            for arr in ((h.column(key), h.smoothed(key)) if raw else (h.smoothed(key),)):
+            for arr in ((h.column(key), h.smoothed(key)) if key == band else (h.smoothed(key),)):
                 a = arr[np.isfinite(arr) & (arr > 0)] if log else arr[np.isfinite(arr)]
                 if a.size:
                     los.append(a.min())

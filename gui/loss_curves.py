@@ -1,4 +1,5 @@
-"""Live training curves: loss per iteration (data, λ·R(W), total; raw faint + smoothed) and accuracy per epoch.
+"""Live training curves: loss per iteration (data, λ·R(W), total smoothed; the total's raw per-minibatch values as
+a faint band) and accuracy per epoch.
 
 The widget only paints: the numbers live in :class:`gui.train_history.History` buffers (one per model,
 filled from ``core.training.Record`` objects). :meth:`LossCurves.refresh` is called by the workspace's
@@ -24,7 +25,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from core.fileio import write_text_atomic
 from gui.loss_curve_parts import (MODEL_COLORS, SERIES, FloatingReadout, FollowingView, IntegerAxis, ModelCurves, hover_readout,
-                                  entry_widths, model_color, place_accuracy_legend, plot_background,
+                                  entry_widths, model_color, place_accuracy_legend, plot_background, raw_band,
                                   restart_accuracy_view)
 from gui.theme import style_for
 
@@ -76,6 +77,9 @@ class LossCurves(QtWidgets.QWidget):
                 plot.getAxis(ax).setTextPen(fg)
                 # ticks point outwards: an axis that reaches into the view is repainted with every curve update
                 plot.getAxis(ax).setStyle(tickLength=5)
+                # ... and an axis next to a changed curve is still repainted (~25 times a second while training):
+                # kept as a pixmap, drawn again only when its ticks change (a blit instead of laying out text)
+                plot.getAxis(ax).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         lb = QtGui.QColor(bg)
         lb.setAlpha(200)
         self.acc_legend = self.acc_plot.addLegend(offset=(10, 10), labelTextColor=fg, brush=lb)
@@ -104,7 +108,8 @@ class LossCurves(QtWidgets.QWidget):
             bar.addWidget(cb)
         self.raw_box = QtWidgets.QCheckBox("raw")
         self.raw_box.setObjectName("show_raw")
-        self.raw_box.setToolTip("Show the raw per-minibatch values (faint) under the smoothed line")
+        self.raw_box.setToolTip("Show the raw per-minibatch values of the total loss (faint) under the smoothed "
+                                "lines (of the data loss when the total is hidden)")
         self.raw_box.setChecked(True)
         self.raw_box.toggled.connect(self._apply_visibility)
         self.log_box = QtWidgets.QCheckBox("log y")
@@ -191,18 +196,18 @@ class LossCurves(QtWidgets.QWidget):
         """Repaint from ``{model: History}`` (called by the workspace's throttled timer).
 
         ``accuracy=False`` skips the accuracy plot (it changes only at epoch ends; the workspace
-        refreshes it at ~2 Hz while training)."""
-        self._view.follow(histories, [k for k, box in self.series_boxes.items() if box.isChecked()],
+        refreshes it at ~1 Hz while training)."""
+        self._view.follow(histories, self._shown_series(),
                           self.raw_box.isChecked(), self.log_box.isChecked(), self._expected_values.values())
         self._histories = histories
         log = self.log_box.isChecked()
+        band = raw_band(self._shown_series(), self.raw_box.isChecked())
         moved = False
         for name, h in histories.items():
             c = self._curves.get(name)
             if c is None:
                 continue
             x = h.column("iteration")
-            raw_on = self.raw_box.isChecked()
             for key, _, _ in SERIES:
                 if not self.series_boxes[key].isChecked():
                     continue
@@ -213,7 +218,7 @@ class LossCurves(QtWidgets.QWidget):
                 # losses are finite (the Trainer stops before inf/NaN): skip pyqtgraph's per-frame finite scan,
                 # except on a log axis where zeros became gaps
                 opts = {"connect": "finite"} if log else {"connect": "all", "skipFiniteCheck": True}
-                if raw_on and key != "reg":     # λ·R(W) is not noisy: the line is the value itself
+                if key == band:
                     c.raw[key].setData(x, raw, **opts)
                 c.smooth[key].setData(x, sm, **opts)
             if not accuracy:
@@ -287,12 +292,17 @@ class LossCurves(QtWidgets.QWidget):
         if self._histories:
             self.refresh(self._histories)
 
+    def _shown_series(self) -> list[str]:
+        return [k for k, box in self.series_boxes.items() if box.isChecked()]
+
     def _apply_visibility(self) -> None:
-        raw_on = self.raw_box.isChecked()
+        band = raw_band(self._shown_series(), self.raw_box.isChecked())
         for c in self._curves.values():
             for key, box in self.series_boxes.items():
                 c.smooth[key].setVisible(box.isChecked())
-                c.raw[key].setVisible(box.isChecked() and raw_on and key != "reg")
+                c.raw[key].setVisible(key == band)
+                if key != band:
+                    c.raw[key].setData([], [])
         if self._histories:
             self.refresh(self._histories)
 

@@ -34,6 +34,7 @@ class ScoreInspector(QtWidgets.QWidget):
         super().__init__(parent)
         self._style = style_for(False)
         self._images = None
+        self._shown_image = None        # (images, index, size) of the picture on image_label
         self._labels = None
         self._features = None
         self._class_names: list[str] = []
@@ -139,6 +140,7 @@ class ScoreInspector(QtWidgets.QWidget):
                  class_names: list[str]) -> None:
         """The test split: images ``(N, H, W, C)`` uint8, labels ``(N,)``, preprocessed features ``(N, D)``."""
         self._images, self._labels, self._features = images, labels, features
+        self._shown_image = None
         self._class_names = list(class_names)
         n = 0 if images is None else len(images)
         with QtCore.QSignalBlocker(self.index_spin):
@@ -218,6 +220,7 @@ class ScoreInspector(QtWidgets.QWidget):
             self._left.setFixedWidth(max(size, 150) + 40)
             if self._images is not None and len(self._images):
                 self.image_label.setPixmap(to_pixmap(self._images[self.index], size))
+                self._shown_image = (id(self._images), self.index, size)
 
     def set_presentation(self, on: bool) -> None:
         self._style = style_for(on)
@@ -268,7 +271,10 @@ class ScoreInspector(QtWidgets.QWidget):
             return
         img = self._images[self.index]
         y = int(self._labels[self.index])
-        self.image_label.setPixmap(to_pixmap(img, self.image_label.width()))
+        key = (id(self._images), self.index, self.image_label.width())
+        if key != self._shown_image:          # new weights (~2x a second while training) keep the same picture
+            self._shown_image = key
+            self.image_label.setPixmap(to_pixmap(img, self.image_label.width()))
         name = self.current_model()
         model = self._models.get(name)
         if model is None or self._features is None:

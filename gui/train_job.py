@@ -1,9 +1,10 @@
 """The training job's worker function: steps a ``core.training.Trainer`` in ~40 ms chunks and sends what the
 GUI needs to show (new records, copies of W about every 100 ms, test accuracy at epoch ends).
 
-Runs in a :class:`gui.workers.JobRunner` thread; touches no widget. While it runs it is the only code that
-touches the Trainer; hyperparameter changes arrive as messages (``ctx.receive()``) and are applied between
-chunks.
+Runs in a :class:`gui.workers.JobRunner` thread, or for Play in a forked child process
+(:mod:`gui.train_process`, which hands it a context with the same methods); touches no widget. While it
+runs it is the only code that touches the Trainer; hyperparameter changes arrive as messages
+(``ctx.receive()``) and are applied between chunks.
 """
 from __future__ import annotations
 

@@ -137,3 +137,28 @@ def test_event_loop_never_stalls_while_training_and_repainting(qtbot, make_ws):
     assert p95 < 0.050 + max(0.0, idle95), f"the GUI thread is busy: 95% of ticks within {p95 * 1000:.0f} ms"
     assert worst < 0.500 + max(0.0, idle), f"event loop stalled {worst * 1000:.0f} ms (idle {idle * 1000:.0f} ms)"
     assert updates >= 15, f"templates refreshed {updates} times in 3 s; expected ~10 Hz"
+
+
+def test_one_raw_band_per_model_the_total_or_else_the_data_loss(qtbot, make_ws):
+    """The faint per-minibatch band is drawn for one series: the total loss, or the data loss when the total
+    is hidden; none with "raw" off. The y range holds the band's spikes."""
+    w = make_ws(load("digits"), val_fraction=0.2, seed=0)
+    w.controller.step_iterations(40)
+    _idle(qtbot, w)
+    lc = w.curves
+    recs = w.controller.trainer.history["softmax"]
+
+    def drawn(series):
+        item = lc.curve("softmax", series, smoothed=False)
+        return item.isVisible() and item.yData is not None and len(item.yData) > 0
+
+    assert drawn("total") and not drawn("data") and not drawn("reg")
+    np.testing.assert_allclose(lc.curve("softmax", "total", smoothed=False).yData, [r.total_loss for r in recs])
+    (_, _), (lo, hi) = lc.loss_plot.getViewBox().viewRange()
+    assert lo <= min(r.total_loss for r in recs) and max(r.total_loss for r in recs) <= hi
+    lc.series_boxes["total"].setChecked(False)
+    assert drawn("data") and not drawn("total")
+    np.testing.assert_allclose(lc.curve("softmax", "data", smoothed=False).yData, [r.data_loss for r in recs])
+    lc.raw_box.setChecked(False)
+    assert not any(drawn(k) for k in ("total", "data", "reg"))
+    assert lc.curve("softmax", "data").isVisible()          # the smoothed line stays

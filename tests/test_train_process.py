@@ -190,3 +190,18 @@ def test_the_split_helper_thread_is_recreated_in_a_forked_child():
         os.waitpid(pid, 0)
         pytest.fail("the forked child hung in its first split step")
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_the_child_trains_at_a_lower_priority_than_the_gui():
+    from gui.train_process import CHILD_NICE
+    t = _trainer()
+    proc = TrainingProcess(t, **_kw())
+    seen = []
+
+    def on_emit(ctx, payload):
+        if not seen:
+            seen.append(os.getpriority(os.PRIO_PROCESS, proc.child.pid))
+        ctx.cancel = True
+
+    proc.relay(Ctx(on_emit))
+    assert seen == [min(19, os.getpriority(os.PRIO_PROCESS, 0) + CHILD_NICE)]

@@ -57,8 +57,10 @@ class ModelCurves:
             # and ~1 point per pixel (pyqtgraph's default is 5): long runs stay cheap to draw
             raw = pg.PlotDataItem(pen=pg.mkPen(faint, width=1), antialias=False,        # (a solid band)
                                   autoDownsampleFactor=1.0)
+            # a smoothed line has no detail at the pixel scale: 1 point per 4 pixels. Lines wider than 1 px go
+            # through Qt's stroker, whose cost grows with the points (6 curves of 2 px: 4.2 -> 1.5 ms a paint)
             sm = pg.PlotDataItem(pen=pg.mkPen(col, width=width, style=style), antialias=False,
-                                 autoDownsampleFactor=1.0)
+                                 autoDownsampleFactor=0.25)
             for item in (raw, sm):
                 loss_plot.addItem(item)          # (PlotItem.addItem resets downsampling: set it after)
                 item.setClipToView(True)

@@ -27,7 +27,7 @@ def _iteration_shown(w) -> int:
 
 
 def _curve_x(w, model="softmax", series="total"):
-    x, _ = w.curves.curve(model, series).getData()
+    x = w.curves.curve(model, series).xData      # every point (getData() is what is drawn: downsampled)
     return np.asarray([] if x is None else x)
 
 
@@ -62,7 +62,7 @@ def test_play_then_pause_shows_exactly_what_the_trainer_did(qtbot, ws):
     assert _iteration_shown(ws) == n
     x = _curve_x(ws)
     assert x.size == n and x[-1] == n
-    _, y = ws.curves.curve("softmax", "total", smoothed=False).getData()
+    y = ws.curves.curve("softmax", "total", smoothed=False).yData          # every point of the raw band
     np.testing.assert_allclose(y, [r.total_loss for r in ctl.trainer.history["softmax"]])
     assert not np.array_equal(ws.templates.images("softmax"), templates0), "templates did not update"
     np.testing.assert_array_equal(ctl.weights["softmax"][0], ctl.trainer.models["softmax"].W_)

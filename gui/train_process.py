@@ -58,10 +58,10 @@ def process_available() -> bool:
 class _ChildContext:
     """The job context inside the child: the same methods as :class:`gui.workers.TaskContext`."""
 
-    def __init__(self, conn, cancel, models):
+    def __init__(self, conn, cancel, start_len):
         self._conn = conn
         self._cancel = cancel
-        self.sent = {k: 0 for k in models}   # records sent in partial messages, per model
+        self.sent = dict(start_len)     # per model: records the parent has (from before the fork, or sent since)
 
     def progress(self, done, total, message=""):
         pass
@@ -97,19 +97,24 @@ def _final(trainer, ctx, error=None) -> tuple:
     return ("done" if error is None else "error", trainer.step_state(), tail, error)
 
 
-def _child_main(conn, cancel, trainer, start_len, kwargs) -> None:
-    """Runs in the forked child. ``start_len``: history lengths at the fork (records before are the parent's)."""
+def _child_main(conn, parent_end, cancel, trainer, start_len, kwargs) -> None:
+    """Runs in the forked child. ``start_len``: history lengths at the fork (records before are the parent's).
+
+    The child closes its copy of the parent's end of the pipe first: otherwise that copy would keep the pipe
+    open after the GUI process died, and the child would block on a full pipe instead of ending."""
+    parent_end.close()
     try:
         os.nice(CHILD_NICE)
     except OSError:  # (raising one's niceness needs no privilege; a sandbox may still refuse)
         pass
-    ctx = _ChildContext(conn, cancel, trainer.models)
-    ctx.sent = dict(start_len)
+    ctx = _ChildContext(conn, cancel, start_len)
     try:
         train_loop(ctx, trainer, **kwargs)
         msg = _final(trainer, ctx)
     except Cancelled:
         msg = _final(trainer, ctx)
+    except (BrokenPipeError, ConnectionResetError):     # the GUI process is gone: nobody to train for
+        return
     except BaseException as exc:  # noqa: BLE001 - handed to the parent, which raises it in the job
         text = traceback.format_exc()
         try:
@@ -117,7 +122,10 @@ def _child_main(conn, cancel, trainer, start_len, kwargs) -> None:
         except Exception:  # noqa: BLE001 - an exception that cannot travel becomes a RuntimeError
             exc = RuntimeError(f"{type(exc).__name__}: {exc}")
         msg = _final(trainer, ctx, (exc, text))
-    conn.send(msg)
+    try:
+        conn.send(msg)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
     conn.close()
 
 
@@ -134,8 +142,8 @@ class TrainingProcess:
         self._here, there = mp.Pipe()
         self._cancel = mp.Event()
         start_len = {k: len(h) for k, h in trainer.history.items()}
-        self.child = mp.Process(target=_child_main, args=(there, self._cancel, trainer, start_len, kwargs),
-                                name="lcl-training", daemon=True)
+        self.child = mp.Process(target=_child_main, name="lcl-training", daemon=True,
+                                args=(there, self._here, self._cancel, trainer, start_len, kwargs))
         try:
             self.child.start()
         finally:

@@ -205,3 +205,12 @@ def test_the_child_trains_at_a_lower_priority_than_the_gui():
 
     proc.relay(Ctx(on_emit))
     assert seen == [min(19, os.getpriority(os.PRIO_PROCESS, 0) + CHILD_NICE)]
+
+
+def test_a_child_whose_gui_is_gone_stops_by_itself():
+    """No orphan trains on after the GUI process died: its next message finds the pipe closed."""
+    proc = TrainingProcess(_trainer(), **_kw())          # Play without a limit
+    assert proc._here.poll(10)                           # training
+    proc._here.close()                                   # what the GUI process's death does to the pipe
+    proc.child.join(10)
+    assert not proc.child.is_alive() and proc.child.exitcode == 0

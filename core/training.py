@@ -347,9 +347,10 @@ class Trainer:
 
     def continue_from(self, weights, new_records):
         """Go on from weights reached elsewhere, when only those and the records up to them are known (a
-        training process that died): ``weights`` is ``{name: (W (C, D), b (C,))}``, ``new_records``
+        training process that died, a saved model with its history): ``weights`` is
+        ``{name: (W (C, D), b (C,))}`` (may be empty: keep the current ones), ``new_records``
         ``{name: [Record, ...]}`` ending at the iteration of those weights. The counters follow the records,
-        momentum restarts, and the next step draws a new minibatch order."""
+        momentum restarts for the models given weights, and the next step draws a new minibatch order."""
         for k, (W, b) in weights.items():
             m = self.models[k]
             np.copyto(m.W_, W)
@@ -359,10 +360,10 @@ class Trainer:
             self.history[k].extend(recs)
         last = max((h[-1] for h in self.history.values() if h), key=lambda r: r.iteration, default=None)
         if last is not None:
-            self.iteration = last.iteration
-            self.epoch = last.epoch if last.epoch_end else last.epoch - 1
+            self.iteration = int(last.iteration)
+            self.epoch = int(last.epoch if last.epoch_end else last.epoch - 1)
             for m in self.models.values():
-                m.n_iter_ = last.iteration
+                m.n_iter_ = self.iteration
         self._perm = None
 
     def snapshot(self, name):

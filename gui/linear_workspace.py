@@ -277,8 +277,6 @@ class LinearWorkspace(LinearFilesMixin, LinearLayoutMixin, Workspace):
             self._inspector_dirty = False
             self._last_inspector = now
             self.inspector.set_models(ctl.snapshots, delta=1.0)
-        if force:
-            self._paint_counters()
 
     def _paint_counters(self, metrics: bool = True) -> None:
         """The counters line; and with ``metrics`` the loss and accuracies of each model below it."""

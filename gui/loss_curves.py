@@ -197,11 +197,12 @@ class LossCurves(QtWidgets.QWidget):
 
         ``accuracy=False`` skips the accuracy plot (it changes only at epoch ends; the workspace
         refreshes it at ~1 Hz while training)."""
-        self._view.follow(histories, self._shown_series(),
-                          self.raw_box.isChecked(), self.log_box.isChecked(), self._expected_values.values())
+        series = self._shown_series()
+        self._view.follow(histories, series, self.raw_box.isChecked(), self.log_box.isChecked(),
+                          self._expected_values.values())
         self._histories = histories
         log = self.log_box.isChecked()
-        band = raw_band(self._shown_series(), self.raw_box.isChecked())
+        band = raw_band(series, self.raw_box.isChecked())
         moved = False
         for name, h in histories.items():
             c = self._curves.get(name)

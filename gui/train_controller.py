@@ -12,7 +12,7 @@ emits the new records every chunk and a copy of every ``W`` about every 100 ms, 
 epoch ends (at most once a second), and stops on divergence, at an epoch limit, or after a fixed number of
 iterations (Step). The workspace repaints from the buffers with a throttled timer (~10 Hz per view).
 Play runs that loop in a forked child process where it can (:mod:`gui.train_process`; ``use_process``),
-so the GUI thread never holds up SGD; the Step buttons run it in the job thread.
+at a lower priority than the GUI; the Step buttons run it in the job thread.
 """
 from __future__ import annotations
 
@@ -349,11 +349,5 @@ class TrainController(QtCore.QObject):
         f = self.features
         trainer = Trainer({m.loss: m}, f.X_train, f.y_train, f.X_val, f.y_val, random_state=int(seed),
                           n_classes=len(self.dataset.class_names), warm_start=True)
-        history = list(loaded.history or [])
-        if history:
-            last = history[-1]
-            trainer.history[m.loss].extend(history)
-            trainer.iteration = int(last.iteration)
-            trainer.epoch = int(last.epoch if last.epoch_end else last.epoch - 1)
-            m.n_iter_ = int(last.iteration)
+        trainer.continue_from({}, {m.loss: list(loaded.history or [])})    # the counters follow the history
         self._install(trainer)

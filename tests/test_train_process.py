@@ -95,11 +95,8 @@ def test_messages_reach_the_child_and_pause_leaves_a_consistent_trainer():
     def on_emit(ctx, payload):
         if len(ctx.emitted) == 1:
             ctx.inbox.append({"learning_rate": 0.5, "reg": 0.0})
-        if t_iteration(payload) >= 120:
+        if payload["iteration"] >= 120:
             ctx.cancel = True                            # Pause
-
-    def t_iteration(payload):
-        return payload["iteration"]
 
     ctx = Ctx(on_emit)
     proc = TrainingProcess(t, **_kw())                  # Play: no limit

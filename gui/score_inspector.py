@@ -272,7 +272,7 @@ class ScoreInspector(QtWidgets.QWidget):
         img = self._images[self.index]
         y = int(self._labels[self.index])
         key = (id(self._images), self.index, self.image_label.width())
-        if key != self._shown_image:          # new weights (~2x a second while training) keep the same picture
+        if key != self._shown_image:          # new weights (~1x a second while training) keep the same picture
             self._shown_image = key
             self.image_label.setPixmap(to_pixmap(img, self.image_label.width()))
         name = self.current_model()

@@ -9,6 +9,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from gui.loss_lines import Line, LossLines
+
 __all__ = ["MODEL_COLORS", "SERIES", "model_color", "plot_background", "IntegerAxis", "ModelCurves",
            "nice_ceiling", "raw_band", "shown_y_range", "empty_y_range", "restart_accuracy_view", "FollowingView",
            "hover_readout", "FloatingReadout", "emptiest_corner", "place_legend",
@@ -43,30 +45,24 @@ class IntegerAxis(pg.AxisItem):
 
 
 class ModelCurves:
-    """The curves of one model on the loss and accuracy plots."""
+    """The curves of one model: its loss lines (in the plot's :class:`gui.loss_lines.LossLines`) and its
+    accuracy curves."""
 
-    def __init__(self, name: str, loss_plot: pg.PlotItem, acc_plot: pg.PlotItem, width: float):
+    def __init__(self, name: str, lines: LossLines, acc_plot: pg.PlotItem, width: float):
         self.name = name
         col = model_color(name)
         faint = QtGui.QColor(col)
         faint.setAlpha(55)
-        self.raw: dict[str, pg.PlotDataItem] = {}
-        self.smooth: dict[str, pg.PlotDataItem] = {}
+        self.raw: dict[str, Line] = {}
+        self.smooth: dict[str, Line] = {}
         for key, label, style in SERIES:
-            # no antialiasing: thousands of points repainted ~10x a second while SGD runs
-            # and ~1 point per pixel (pyqtgraph's default is 5): long runs stay cheap to draw
-            raw = pg.PlotDataItem(pen=pg.mkPen(faint, width=1), antialias=False,        # (a solid band)
-                                  autoDownsampleFactor=1.0)
-            # a smoothed line has no detail at the pixel scale: 1 point per 4 pixels. Lines wider than 1 px go
+            # no antialiasing (thousands of points repainted ~10x a second while SGD runs); the raw band keeps
+            # each pixel column's min and max (its envelope) ...
+            self.raw[key] = lines.add(pg.mkPen(faint, width=1), "peak", per_pixel=1.0, layer=0)
+            # ... a smoothed line has no detail at the pixel scale: 1 point per 4 pixels. Lines wider than 1 px go
             # through Qt's stroker, whose cost grows with the points (6 curves of 2 px: 4.2 -> 1.5 ms a paint)
-            sm = pg.PlotDataItem(pen=pg.mkPen(col, width=width, style=style), antialias=False,
-                                 autoDownsampleFactor=0.25)
-            for item in (raw, sm):
-                loss_plot.addItem(item)          # (PlotItem.addItem resets downsampling: set it after)
-                item.setClipToView(True)
-            raw.setDownsampling(auto=True, method="peak")        # keeps the noise band's envelope
-            sm.setDownsampling(auto=True, method="subsample")    # the smoothed line has no spikes to keep
-            self.raw[key], self.smooth[key] = raw, sm
+            self.smooth[key] = lines.add(pg.mkPen(col, width=width, style=style), "subsample", per_pixel=0.25,
+                                         layer=1)
         self.train_acc = pg.PlotDataItem(pen=pg.mkPen(col, width=width), symbol="o", symbolSize=7,
                                          symbolBrush=col, symbolPen=None)
         self.val_acc = pg.PlotDataItem(pen=pg.mkPen(col, width=width, style=QtCore.Qt.PenStyle.DashLine),
@@ -74,16 +70,11 @@ class ModelCurves:
                                        symbolPen=pg.mkPen(col, width=1.5))
         acc_plot.addItem(self.train_acc)
         acc_plot.addItem(self.val_acc)
-        self.items = list(self.raw.values()) + list(self.smooth.values()) + [self.train_acc, self.val_acc]
+        self.items = [self.train_acc, self.val_acc]       # (the plot items; the loss lines belong to LossLines)
         self.n_epochs = -1
 
     def set_width(self, width: float) -> None:
-        for d in (self.smooth,):
-            for item in d.values():
-                pen = QtGui.QPen(item.opts["pen"])
-                pen.setWidthF(width)
-                item.setPen(pen)
-        for item in (self.train_acc, self.val_acc):
+        for item in (*self.smooth.values(), self.train_acc, self.val_acc):
             pen = QtGui.QPen(item.opts["pen"])
             pen.setWidthF(width)
             item.setPen(pen)
@@ -120,10 +111,16 @@ def shown_y_range(histories: dict, series: list[str], raw: bool, log: bool) -> t
             if not len(h):
                 continue
             for arr in ((h.column(key), h.smoothed(key)) if key == band else (h.smoothed(key),)):
-                a = arr[np.isfinite(arr) & (arr > 0)] if log else arr[np.isfinite(arr)]
-                if a.size:
-                    los.append(a.min())
-                    his.append(a.max())
+                if not arr.size:
+                    continue
+                lo, hi = arr.min(), arr.max()      # (losses are finite: the Trainer stops before inf/NaN) ...
+                if log or not (np.isfinite(lo) and np.isfinite(hi)):   # ... else, and on a log axis, look closer
+                    a = arr[np.isfinite(arr) & (arr > 0)] if log else arr[np.isfinite(arr)]
+                    if not a.size:
+                        continue
+                    lo, hi = a.min(), a.max()
+                los.append(lo)
+                his.append(hi)
     if not los:
         return None, None
     lo, hi = float(min(los)), float(max(his))

@@ -24,6 +24,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from core.fileio import write_text_atomic
+from gui.loss_lines import Line, LossLines
 from gui.loss_curve_parts import (MODEL_COLORS, SERIES, FloatingReadout, FollowingView, IntegerAxis, ModelCurves, hover_readout,
                                   entry_widths, model_color, place_accuracy_legend, plot_background, raw_band,
                                   restart_accuracy_view)
@@ -90,6 +91,9 @@ class LossCurves(QtWidgets.QWidget):
                                                                  style=QtCore.Qt.PenStyle.DashLine))
         self.hover_line.setVisible(False)
         self.loss_plot.addItem(self.hover_line, ignoreBounds=True)
+        # every loss line of every model in one item: drawn in one paint, ``setData`` only stores the arrays
+        self._lines = LossLines()
+        self.loss_plot.addItem(self._lines)
         self.loss_plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
         # x follows training in steps (0..10, 0..20, 0..50, ...) instead of auto-ranging every frame,
         # so the axis is not re-laid-out 10x a second; zooming by hand stops following, "A" resumes
@@ -148,11 +152,11 @@ class LossCurves(QtWidgets.QWidget):
         """Create one set of curves per model (removes the old ones and all markers)."""
         for c in self._curves.values():
             for item in c.items:
-                self.loss_plot.removeItem(item)
                 self.acc_plot.removeItem(item)
+        self._lines.clear()
         self.loss_legend.clear()
         self.acc_legend.clear()
-        self._curves = {n: ModelCurves(n, self.loss_plot, self.acc_plot, self._style.line_width) for n in names}
+        self._curves = {n: ModelCurves(n, self._lines, self.acc_plot, self._style.line_width) for n in names}
         # legend = colour per model + line style per series (short, so it fits on a projector too)
         _, fg = plot_background(self)
         grey = QtGui.QColor(fg)
@@ -183,8 +187,8 @@ class LossCurves(QtWidgets.QWidget):
     def model_names(self) -> list[str]:
         return list(self._curves)
 
-    def curve(self, model: str, series: str, smoothed: bool = True) -> pg.PlotDataItem:
-        """The curve item of ``series`` ("total", "data", "reg") for ``model`` (for tests and export)."""
+    def curve(self, model: str, series: str, smoothed: bool = True) -> Line:
+        """The line (:class:`gui.loss_lines.Line`) of ``series`` ("total", "data", "reg") for ``model`` (for tests and export)."""
         c = self._curves[model]
         return (c.smooth if smoothed else c.raw)[series]
 
@@ -201,7 +205,6 @@ class LossCurves(QtWidgets.QWidget):
         self._view.follow(histories, series, self.raw_box.isChecked(), self.log_box.isChecked(),
                           self._expected_values.values())
         self._histories = histories
-        log = self.log_box.isChecked()
         band = raw_band(series, self.raw_box.isChecked())
         moved = False
         for name, h in histories.items():
@@ -212,16 +215,9 @@ class LossCurves(QtWidgets.QWidget):
             for key, _, _ in SERIES:
                 if not self.series_boxes[key].isChecked():
                     continue
-                raw, sm = h.column(key), h.smoothed(key)
-                if log:  # zeros (λ = 0) cannot be drawn on a log axis: leave gaps
-                    raw = np.where(raw > 0, raw, np.nan)
-                    sm = np.where(sm > 0, sm, np.nan)
-                # losses are finite (the Trainer stops before inf/NaN): skip pyqtgraph's per-frame finite scan,
-                # except on a log axis where zeros became gaps
-                opts = {"connect": "finite"} if log else {"connect": "all", "skipFiniteCheck": True}
-                if key == band:
-                    c.raw[key].setData(x, raw, **opts)
-                c.smooth[key].setData(x, sm, **opts)
+                if key == band:                 # (a log axis is LossLines' business: it gets the losses)
+                    c.raw[key].setData(x, h.column(key))
+                c.smooth[key].setData(x, h.smoothed(key))
             if not accuracy:
                 continue
             ep, tr, va = h.epoch_columns()

@@ -7,7 +7,7 @@ Options: ``--seconds 8`` (per measurement), ``--repeats 2``, ``--synthetic`` (ra
 instead of the CIFAR-10 JPEG folder in ../shared/data). Both sides use the app's defaults for the data
 set (``core.config.training_defaults``) and the same features; "core" runs ``trainer.step(n)`` in a
 plain loop, "GUI" presses Play in a shown 1600x1000 workspace (curves ~10 Hz, templates ~10 Hz,
-score inspector live) while a 10 ms QTimer records every gap in the event loop. Play trains in a child
+score inspector live) while a 20 ms QTimer records every gap in the event loop. Play trains in a child
 process (gui.train_process) where the platform can fork; the same GUI with SGD in the job thread (the
 fallback) is measured too. Runs are interleaved
 (core, GUI, core, GUI, ...) so background load hits both alike. Targets: GUI loses < 15 % of the
@@ -32,7 +32,8 @@ import numpy as np  # noqa: E402
 from _timing import print_table  # noqa: E402
 
 CIFAR = ROOT.parent / "shared" / "data" / "cifar10" / "yoongikim_jpg"
-PROBE_MS = 10       # the stall probe (its own callbacks cost the GUI thread CPU: 5 ms cost ~2 % of a core)
+PROBE_MS = 20       # the stall probe: its own callbacks cost the GUI thread CPU (5 ms: ~2 % of a core), and
+                    # 20 ms still resolves the 100 ms target
 
 
 def dataset(synthetic: bool):

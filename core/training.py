@@ -25,7 +25,8 @@ import time
 
 import numpy as np
 
-from core._halves import WORKERS, halves
+from core._halves import WORKERS
+from core._segments import run_segment
 from core.linear import EVAL_CAP, LinearClassifier, Record, TrainingDiverged, limit_blas_threads
 from core.validation import check_array, check_in_range, check_labels, check_random_state
 
@@ -230,39 +231,47 @@ class Trainer:
         n = self.X_train.shape[0]
         t0 = time.perf_counter()
         seen = 0
+        left = int(n_iterations)
         with limit_blas_threads():
-            for _ in range(int(n_iterations)):
-                if not active or (cancel is not None and cancel()):
-                    break
+            while left > 0 and active:
                 if self._perm is None:
                     self._perm = self._rng.permutation(n)
                     self._pos = 0
-                idx = self._perm[self._pos:self._pos + self.batch_size]
-                self._pos += idx.size
-                end = self._pos >= n
-                yb = self.y_train[idx]
-                self.iteration += 1
-                seen += idx.size
-                results = self._step_models(active, idx, yb)
+                # a segment: the next minibatches up to the epoch's end (its accuracies are measured between)
+                bs = self.batch_size
+                starts = list(range(self._pos, n, bs))[:left]
+                end = starts[-1] + bs >= n
+                batches = [self._perm[a:a + bs] for a in starts]
+                ybs = [self.y_train[idx] for idx in batches]
+                results = self._run_segment(active, batches, ybs, cancel)
+                done = max(len(v) for v in results.values())
+                end = end and done == len(batches)
+                first = self.iteration
+                self.iteration += done
+                self._pos = starts[done - 1] + bs if done else self._pos
+                seen += sum(len(idx) for idx in batches[:done])
+                left -= max(done, 1)
                 for k in active:
-                    r = results[k]
-                    if isinstance(r, TrainingDiverged):
-                        self.stopped[k] = str(r)
-                        continue
                     m = self.models[k]
-                    tr = va = None
-                    if end:
-                        tr = m._accuracy_idx(self._X_eval, self._y_eval, self.jobs)
-                        if self.X_val is not None:
-                            va = m._accuracy_idx(self.X_val, self.y_val, self.jobs)
-                    rec = Record(self.iteration, self.epoch + 1, r.data_loss, r.reg_loss, r.total_loss,
-                                 r.batch_accuracy, tr, va, end)
-                    self.history[k].append(rec)
-                    out[k].append(rec)
+                    for j, r in enumerate(results[k]):
+                        if isinstance(r, TrainingDiverged):
+                            self.stopped[k] = str(r)
+                            break
+                        tr = va = None
+                        if end and j == done - 1:
+                            tr = m._accuracy_idx(self._X_eval, self._y_eval, self.jobs)
+                            if self.X_val is not None:
+                                va = m._accuracy_idx(self.X_val, self.y_val, self.jobs)
+                        rec = Record(first + j + 1, self.epoch + 1, r.data_loss, r.reg_loss, r.total_loss,
+                                     r.batch_accuracy, tr, va, end and j == done - 1)
+                        self.history[k].append(rec)
+                        out[k].append(rec)
                 if end:
                     self.epoch += 1
                     self._perm = None
                 active = [k for k in active if self.stopped[k] is None]
+                if done < len(batches) and active:      # cancelled inside the segment
+                    break
         dt = time.perf_counter() - t0
         if seen and dt > 0:
             rate = seen / dt
@@ -277,24 +286,26 @@ class Trainer:
         left = n if self._perm is None else n - self._pos
         return self.step(max(1, -(-left // min(self.batch_size, n))), cancel=cancel)
 
-    def _step_models(self, active, idx, yb):
-        """One SGD step of every active model on the rows ``idx``: name -> StepResult or TrainingDiverged.
+    def _run_segment(self, active, batches, ybs, cancel):
+        """The SGD steps of every active model on the minibatches ``batches`` (row indices; labels ``ybs``):
+        name -> [StepResult, ..., TrainingDiverged when it diverged].
 
-        One model: its batch in two halves on two cores. Several (compare mode): the models themselves
-        share the cores, each computing its whole step on one. Either way each model's numbers are the
-        same as with one core (see :mod:`core._halves`)."""
-        results = {}
+        One model: each batch in two halves on two cores. Several (compare mode): the models themselves share
+        the cores, each walking the whole segment on its own (see :mod:`core._segments`). Either way each
+        model's numbers are the same as with one core (see :mod:`core._halves`)."""
+        parallel = len(active) > 1 and self.jobs >= 2 and WORKERS >= 2
+        cut = (len(active) + 1) // 2
+        groups = [active[:cut], active[cut:]] if parallel else [list(active)]
+        first = self.iteration
+        jobs = self.jobs if len(active) == 1 else 1
 
-        def run(lo, hi):
-            for k in active[lo:hi]:
-                try:
-                    results[k] = self.models[k]._step(self.X_train, idx, yb, self.iteration,
-                                                      self.jobs if len(active) == 1 else 1, self._bufs[k])
-                except TrainingDiverged as exc:
-                    results[k] = exc
+        def step(k, j):
+            try:
+                return self.models[k]._step(self.X_train, batches[j], ybs[j], first + j + 1, jobs, self._bufs[k])
+            except TrainingDiverged as exc:
+                return exc
 
-        halves(run, (len(active) + 1) // 2, len(active), self.jobs)
-        return results
+        return run_segment(groups, len(batches), step, lambda r: isinstance(r, TrainingDiverged), cancel, self.jobs)
 
     # ------------------------------------------------------------------ read-outs
     def accuracy(self, X, y):

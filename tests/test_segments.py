@@ -1,0 +1,113 @@
+"""Compare mode's models walk whole segments side by side (core._segments): one hand-over per segment, the
+one-core weights to the last bit, and cancellation that leaves every model at the same iteration."""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from core import _segments
+from core.linear import LinearClassifier
+from core.training import Trainer
+
+
+def _data(n=900, d=40, c=4, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=2.0, size=(c, d))
+    y = rng.integers(0, c, n)
+    return (centres[y] + rng.normal(size=(n, d))).astype(np.float32), y
+
+
+class Slow(LinearClassifier):
+    """A model whose steps take a while, and which notes the thread each step ran on."""
+
+    def _step(self, X, idx, yb, it, jobs, buf):
+        self.threads.add(threading.current_thread().name)
+        time.sleep(self.delay)
+        return super()._step(X, idx, yb, it, jobs, buf)
+
+
+def _slow(delay, **kw):
+    m = Slow(batch_size=50, learning_rate=0.05, random_state=0, **kw)
+    m.delay, m.threads = delay, set()
+    return m
+
+
+def _pair(jobs, slow=0.0, fast=0.0):
+    models = {"hinge": _slow(fast, loss="hinge"), "softmax": _slow(slow, loss="softmax")}
+    X, y = _data()
+    return Trainer(models, X, y, jobs=jobs), models
+
+
+def test_two_models_meet_once_per_segment_on_two_threads(monkeypatch):
+    calls = []
+    real = _segments.halves
+    monkeypatch.setattr(_segments, "halves", lambda fn, cut, n, jobs: (calls.append(jobs), real(fn, cut, n, jobs)))
+    t, models = _pair(jobs=2)
+    t.step(10)                                       # 10 minibatches of one epoch (18 per epoch): one segment
+    assert calls == [2] and t.iteration == 10
+    assert models["hinge"].threads == {"lcl-sgd"} and models["softmax"].threads == {threading.current_thread().name}
+    t.step(12)                                       # crosses the epoch end: two segments, accuracies between
+    assert calls == [2, 2, 2] and t.epoch == 1
+    assert [r.iteration for r in t.history["softmax"] if r.epoch_end] == [18]
+
+
+def test_side_by_side_gives_the_one_core_weights_and_records():
+    runs = {}
+    for jobs in (1, 2):
+        t, models = _pair(jobs)
+        for n in (7, 30, 1, 25):
+            t.step(n)
+        runs[jobs] = (t, models)
+    (t1, m1), (t2, m2) = runs[1], runs[2]
+    for k in m1:
+        np.testing.assert_array_equal(m1[k].W_, m2[k].W_)
+        assert t1.history[k] == t2.history[k]
+    assert t1.iteration == t2.iteration == 63 and t1.epoch == t2.epoch == 3
+
+
+@pytest.mark.parametrize("jobs, seen_by", [(1, "any"), (2, "any"), (2, "slow")])
+def test_cancel_inside_a_segment_stops_every_model_at_the_same_iteration(jobs, seen_by):
+    """The fast model runs ahead of the slow one; when cancel fires (whichever model's thread sees it first),
+    the slow one catches up to it -- and a run continued from there equals an uncancelled one."""
+    t, models = _pair(jobs, slow=0.004, fast=0.001)
+    polls = []
+    slow_thread = threading.current_thread()            # (the second group, softmax, runs here)
+
+    def cancel():
+        polls.append(1)
+        return len(polls) > 9 and (seen_by == "any" or threading.current_thread() is slow_thread)
+
+    out = t.step(15, cancel=cancel)
+    n = t.iteration
+    assert 4 <= n <= 15                                  # (the fast model may have finished the segment)
+    assert len(out["hinge"]) == len(out["softmax"]) == n == len(t.history["hinge"]) == len(t.history["softmax"])
+    assert [r.iteration for r in out["softmax"]] == list(range(1, n + 1))
+    t.step(40 - n)
+    ref, ref_models = _pair(1)
+    ref.step(40)
+    for k in models:
+        np.testing.assert_array_equal(models[k].W_, ref_models[k].W_)
+    assert t.history["softmax"] == ref.history["softmax"]
+
+
+def test_a_cancel_before_the_first_minibatch_does_nothing():
+    t, models = _pair(jobs=2)
+    W = models["hinge"].W_.copy()
+    assert t.step(5, cancel=lambda: True) == {"hinge": [], "softmax": []}
+    assert t.iteration == 0 and np.array_equal(models["hinge"].W_, W)
+
+
+def test_a_model_diverging_mid_segment_stops_alone_and_the_other_finishes_the_segment():
+    X, y = _data(400, 50, 3)
+    X *= 1e4
+    models = {"wild": LinearClassifier(learning_rate=1e6, batch_size=40, random_state=0),
+              "calm": LinearClassifier(learning_rate=1e-6, batch_size=40, random_state=0)}
+    t = Trainer(models, X, y, jobs=2, init_same_weights=False)
+    out = t.step(8)
+    assert t.stopped["wild"] and len(out["wild"]) < 8
+    assert len(out["calm"]) == 8 and t.iteration == 8
+    t.step(4)
+    assert len(t.history["calm"]) == 12 and t.iteration == 12

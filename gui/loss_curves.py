@@ -3,9 +3,10 @@ a faint band) and accuracy per epoch.
 
 The widget only paints: the numbers live in :class:`gui.train_history.History` buffers (one per model,
 filled from ``core.training.Record`` objects). :meth:`LossCurves.refresh` is called by the workspace's
-repaint timer (~10 Hz) and does ``setData`` on the curves; nothing here runs per training iteration.
-Drawing stays cheap on long runs: ~1 point per pixel (auto-downsampling), no antialiasing, axis ranges
-that change in steps, the legend outside the view box, outward ticks. The pieces -- colours, the per-model
+repaint timer (~10 Hz) and hands the buffers to the loss lines; nothing here runs per training iteration.
+Drawing stays cheap on long runs: every loss line in one item (:class:`gui.loss_lines.LossLines`, one paint,
+~1 point per pixel), no antialiasing, axis ranges that change in steps, the legend outside the view box,
+outward ticks. The pieces -- colours, the per-model
 curves, the axis-range policy (:class:`gui.loss_curve_parts.FollowingView`) and the hover readout's text --
 live in :mod:`gui.loss_curve_parts`; this module is the widget: its plots and toolbar, the divergence
 markers and sanity-check lines, presentation mode and export.

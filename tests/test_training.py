@@ -245,3 +245,20 @@ def test_snapshot_is_a_copy():
     W, b = t.snapshot("m")
     t.step(2)
     assert not np.array_equal(W, m.W_)
+
+
+def test_models_with_identical_weights_are_scored_once(monkeypatch):
+    """Right after a reset in compare mode both models hold the same W and b: the test accuracy is computed
+    once (half the wait on the GUI thread) and is still each model's own score."""
+    X, y = _data(400, 30, 4)
+    t = Trainer({"hinge": LinearClassifier(loss="hinge", random_state=0),
+                 "softmax": LinearClassifier(loss="softmax", random_state=0)}, X, y)
+    calls = []
+    real = LinearClassifier._accuracy_idx
+    monkeypatch.setattr(LinearClassifier, "_accuracy_idx", lambda self, *a: calls.append(self.loss) or real(self, *a))
+    acc = t.accuracy(X, y)
+    assert calls == ["hinge"] and acc == {k: m.score(X, y) for k, m in t.models.items()}
+    t.step(3)                                            # the losses differ, so the weights do too
+    calls.clear()
+    acc = t.accuracy(X, y)
+    assert calls == ["hinge", "softmax"] and acc == {k: m.score(X, y) for k, m in t.models.items()}

@@ -43,6 +43,11 @@ class _Claims:
             self.claimed[key] = j + 1
             return True
 
+    def abort(self) -> None:
+        """A step failed: no model starts another minibatch (the error goes to the caller)."""
+        with self._lock:
+            self.stop_at = -1
+
     def drop(self, key) -> None:
         """``key`` stopped (diverged): the others need not catch up with it."""
         with self._lock:
@@ -70,7 +75,11 @@ def run_segment(groups: list[list], n_batches: int, step, is_stop, cancel, jobs:
                     if not claims.may_start(key, j):
                         running.remove(key)
                         continue
-                    r = step(key, j)
+                    try:
+                        r = step(key, j)
+                    except BaseException:
+                        claims.abort()          # the other thread stops at its next minibatch
+                        raise
                     out[key].append(r)
                     if is_stop(r):
                         claims.drop(key)

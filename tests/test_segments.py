@@ -25,13 +25,14 @@ class Slow(LinearClassifier):
 
     def _step(self, X, idx, yb, it, jobs, buf):
         self.threads.add(threading.current_thread().name)
+        self.steps += 1
         time.sleep(self.delay)
         return super()._step(X, idx, yb, it, jobs, buf)
 
 
 def _slow(delay, **kw):
     m = Slow(batch_size=50, learning_rate=0.05, random_state=0, **kw)
-    m.delay, m.threads = delay, set()
+    m.delay, m.threads, m.steps = delay, set(), 0
     return m
 
 
@@ -111,3 +112,18 @@ def test_a_model_diverging_mid_segment_stops_alone_and_the_other_finishes_the_se
     assert len(out["calm"]) == 8 and t.iteration == 8
     t.step(4)
     assert len(t.history["calm"]) == 12 and t.iteration == 12
+
+
+def test_an_error_in_one_model_stops_the_other_thread_and_reaches_the_caller():
+    class Broken(LinearClassifier):
+        def _step(self, X, idx, yb, it, jobs, buf):
+            if it == 3:
+                raise MemoryError("no room for the batch")
+            return super()._step(X, idx, yb, it, jobs, buf)
+
+    X, y = _data()
+    slow = _slow(0.01, loss="softmax")
+    t = Trainer({"broken": Broken(batch_size=50, random_state=0), "softmax": slow}, X, y, jobs=2)
+    with pytest.raises(MemoryError, match="no room"):
+        t.step(15)
+    assert slow.steps < 8                           # it stopped at its next minibatch, not after all 15

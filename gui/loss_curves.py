@@ -254,14 +254,20 @@ class LossCurves(QtWidgets.QWidget):
         for line in self._expected.values():
             self.loss_plot.removeItem(line)
         self._expected, self._expected_values = {}, {}
-        for name, (value, label) in values.items():
+        # labels side by side, not above each other: on a log axis the two expected losses lie close together
+        spots = [0.45] if len(values) < 2 else np.linspace(0.3, 0.65, len(values))
+        for (name, (value, label)), spot in zip(values.items(), spots):
             col = QtGui.QColor(model_color(name))
             line = pg.InfiniteLine(angle=0, pen=pg.mkPen(col, width=1, style=QtCore.Qt.PenStyle.DashDotLine),
-                                   label=label, labelOpts={"position": 0.45, "color": col, "anchors": [(0.5, 0), (0.5, 0)]})
+                                   label=label, labelOpts={"position": float(spot), "color": col,
+                                                           "anchors": [(0.5, 0), (0.5, 0)]})
             line.label.setFont(self._label_font())
             self.loss_plot.addItem(line, ignoreBounds=True)
             self._expected[name] = line
             self._expected_values[name] = float(value)
+        # text over the curves (no fill: a label must not hide a curve), the higher line's label over the lower line
+        for rank, name in enumerate(sorted(self._expected_values, key=self._expected_values.get)):
+            self._expected[name].setZValue(10 + rank)
         self._place_expected()
 
     def _label_font(self) -> QtGui.QFont:

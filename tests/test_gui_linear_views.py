@@ -162,3 +162,25 @@ def test_one_raw_band_per_model_the_total_or_else_the_data_loss(qtbot, make_ws):
     lc.raw_box.setChecked(False)
     assert not any(drawn(k) for k in ("total", "data", "reg"))
     assert lc.curve("softmax", "data").isVisible()          # the smoothed line stays
+
+
+def test_expected_loss_labels_stand_side_by_side_over_the_curves(qtbot):
+    """Compare mode's two sanity-check labels (C-1 and ln C) do not cover each other, not even on a log axis where
+    the two lines lie close; they are drawn over the curves, the higher line's label over the lower line."""
+    from gui.loss_curves import LossCurves
+    lc = LossCurves()
+    qtbot.addWidget(lc)
+    lc.resize(700, 420)
+    lc.show()
+    qtbot.waitExposed(lc)
+    lc.set_models(["hinge", "softmax"])
+    lc.set_expected({"hinge": (9.0, "expected C−1 = 9"), "softmax": (2.303, "expected ln 10 = 2.303")})
+    lines = lc.expected_lines()
+    assert lines["hinge"].zValue() > lines["softmax"].zValue() > 0
+    lc.loss_plot.getViewBox().setRange(xRange=(0, 100), yRange=(-6.5, 1.2), padding=0)   # a log axis's span
+    lc.set_log_y(True)
+    lc.loss_plot.getViewBox().setRange(xRange=(0, 100), yRange=(-6.5, 1.2), padding=0)
+    qtbot.wait(50)
+    a, b = (lines[k].label.sceneBoundingRect() for k in ("hinge", "softmax"))
+    assert abs(a.center().y() - b.center().y()) < a.height() * 2      # close in height ...
+    assert not a.intersects(b)                                         # ... but not on top of each other

@@ -239,7 +239,7 @@ class Trainer:
                     self._pos = 0
                 # a segment: the next minibatches up to the epoch's end (its accuracies are measured between)
                 bs = self.batch_size
-                starts = list(range(self._pos, n, bs))[:left]
+                starts = range(self._pos, n, bs)[:left]     # (a range: nothing built for the rest of the epoch)
                 end = starts[-1] + bs >= n
                 batches = [self._perm[a:a + bs] for a in starts]
                 ybs = [self.y_train[idx] for idx in batches]

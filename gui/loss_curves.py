@@ -6,10 +6,10 @@ filled from ``core.training.Record`` objects). :meth:`LossCurves.refresh` is cal
 repaint timer (~10 Hz) and hands the buffers to the loss lines; nothing here runs per training iteration.
 Drawing stays cheap on long runs: every loss line in one item (:class:`gui.loss_lines.LossLines`, one paint,
 ~1 point per pixel), no antialiasing, axis ranges that change in steps, the legend outside the view box,
-outward ticks. The pieces -- colours, the per-model
-curves, the axis-range policy (:class:`gui.loss_curve_parts.FollowingView`) and the hover readout's text --
-live in :mod:`gui.loss_curve_parts`; this module is the widget: its plots and toolbar, the divergence
-markers and sanity-check lines, presentation mode and export.
+outward ticks. The pieces -- colours, the per-model curves, the axis-range policy
+(:class:`gui.loss_curve_parts.FollowingView`) and the hover readout's text -- live in
+:mod:`gui.loss_curve_parts`; this module is the widget: its plots and toolbar, the divergence markers and
+sanity-check lines, presentation mode and export.
 
 Colours: one colour per model (hinge orange, softmax blue), so the two models of compare mode read apart;
 line style tells the series apart (total solid, data loss dashed, λ·R dotted).
@@ -189,7 +189,8 @@ class LossCurves(QtWidgets.QWidget):
         return list(self._curves)
 
     def curve(self, model: str, series: str, smoothed: bool = True) -> Line:
-        """The line (:class:`gui.loss_lines.Line`) of ``series`` ("total", "data", "reg") for ``model`` (for tests and export)."""
+        """The line (:class:`gui.loss_lines.Line`) of ``series`` ("total", "data", "reg") for ``model`` (for tests
+        and export)."""
         c = self._curves[model]
         return (c.smooth if smoothed else c.raw)[series]
 

@@ -1,15 +1,15 @@
-"""Private: a minibatch gradient in two row halves on two cores, with exactly the one-core result.
+"""Private: the second core -- one helper thread, and work cut into two row parts that run on it and here.
 
-A minibatch step is a gather of B rows and two thin matrix products (``(B, D) @ (D, C)`` forward,
-``(C, B) @ (B, D)`` backward). One BLAS thread per product is the robust choice (waiting OpenBLAS
-threads made SGD 4-6x slower on a busy machine), so the second core is used here instead: the batch is
-cut into two row halves, and each half -- gather, scores, loss, gradient -- runs start to finish on its
-own thread (this one and one helper), so there is one hand-over per step (~60 us to wake a thread
-here) and each core keeps its half of the batch in its own cache. The two gradients are then added.
+One BLAS thread per product is the robust choice (waiting OpenBLAS threads made SGD 4-6x slower on a busy
+machine), so the second core is used by a helper thread of our own instead:
 
-The cut depends only on the batch size, never on the number of threads, and each half is the same
-sequence of calls either way -- so one thread (``jobs=1``: the halves one after the other) and two
-threads give bit-for-bit the same weights.
+* :func:`halves` runs ``fn(0, cut)`` on the helper and ``fn(cut, n)`` here (accuracy over many rows,
+  :func:`accuracy`; compare mode's two models, :mod:`core._segments`);
+* SGD gathers the next minibatch's rows on it while this thread computes (:mod:`core._sgd_kernel`).
+
+The cut depends only on the number of rows, never on the number of threads, and each part is the same
+sequence of calls either way -- so one thread (``jobs=1``: the parts one after the other) and two threads
+give bit-for-bit the same numbers.
 """
 from __future__ import annotations
 
@@ -19,9 +19,7 @@ import threading
 
 import numpy as np
 
-from core.losses import data_loss
-
-__all__ = ["WORKERS", "row_cut", "halves", "batch_gradient", "accuracy", "limit_blas_threads"]
+__all__ = ["WORKERS", "row_cut", "halves", "accuracy", "limit_blas_threads"]
 
 WORKERS = max(1, min(2, os.cpu_count() or 1))
 
@@ -56,14 +54,18 @@ class _Helper:
                 self._error = exc
             self._done.release()
 
-    def start(self, fn, lo: int, hi: int) -> None:
-        self._busy.acquire()
+    def start(self, fn, lo: int, hi: int, blocking: bool = True) -> bool:
+        """Hand ``fn(lo, hi)`` to the helper; ``blocking=False`` returns False at once when another caller
+        has it. Every start that returned True must be followed by :meth:`wait`."""
+        if not self._busy.acquire(blocking):
+            return False
         if self._outstanding:        # the last caller was interrupted (Ctrl-C) while waiting: let that job end
             self._done.acquire()
         self._job = (np.geterr(), fn, lo, hi)
         self._error = None
         self._outstanding = True
         self._go.release()
+        return True
 
     def wait(self) -> None:
         """Wait for the job; always frees the helper for the next caller, even when a KeyboardInterrupt
@@ -121,9 +123,9 @@ def _get_helper() -> _Helper:
 
 
 def row_cut(n: int) -> int:
-    """Where a batch of ``n`` rows is cut (``n``: not at all, for tiny batches). The helper thread takes
-    the first 40 %: it starts ~60 us late (waking a thread) and its half finished last; measured on one
-    CIFAR-10 epoch, a 40/60 cut gave 287 k examples/s against 262 k for 45/55 and 203 k for 50/50."""
+    """Where ``n`` rows are cut (``n``: not at all, for tiny jobs). The helper thread takes the first 40 %:
+    it starts ~60 us late (waking a thread); when SGD ran its minibatches in two parts, a 40/60 cut gave
+    287 k examples/s on a CIFAR-10 epoch against 262 k for 45/55 and 203 k for 50/50."""
     return 2 * n // 5 if n >= 32 else n
 
 
@@ -149,47 +151,6 @@ def halves(fn, cut: int, n: int, jobs: int) -> None:
     finally:
         _nested.on = False
         helper.wait()
-
-
-def batch_gradient(W, b, X, idx, yb, buf, loss: str, delta: float, grads, jobs: int):
-    """Data loss, accuracy and gradient of one minibatch, in two row halves (see the module doc).
-
-    Parameters
-    ----------
-    W : (C, D) float32;  b : (C,) float32
-    X : (N, D) float32 -- the rows ``X[idx]`` are the batch; with ``idx=None``, ``X`` is the batch
-    idx : (B,) int row indices or None;  yb : (B,) int64 class indices (already checked)
-    buf : (>= B, D) float32 scratch for the gathered rows (unused when ``idx`` is None)
-    grads : two (C, D) float32 arrays; ``grads[0]`` receives dW
-    jobs : 1 (the halves in turn) or 2 (the first half on the helper thread)
-
-    Returns ``(data_loss, accuracy, dW (C, D) = grads[0], db (C,))``; the data loss is the batch mean.
-    """
-    n = len(yb)
-    parts = [None, None]
-
-    def half(lo: int, hi: int) -> None:
-        if idx is None:
-            xs = X[lo:hi]
-        else:
-            xs = buf[lo:hi]
-            np.take(X, idx[lo:hi], axis=0, out=xs, mode="clip")
-        s = xs @ W.T
-        s += b
-        y = yb[lo:hi]
-        data, ds = data_loss(loss, s, y, delta, checked=True, n=n)
-        k = 0 if lo == 0 else 1
-        np.matmul(ds.T, xs, out=grads[k])
-        parts[k] = (data, np.count_nonzero(s.argmax(axis=1) == y), ds.sum(axis=0))
-
-    halves(half, row_cut(n), n, jobs)
-    data, correct, db = parts[0]
-    if parts[1] is not None:
-        np.add(grads[0], grads[1], out=grads[0])
-        data += parts[1][0]
-        correct += parts[1][1]
-        db = db + parts[1][2]
-    return data, float(correct) / n, grads[0], db
 
 
 def accuracy(W, b, X, yi, jobs: int) -> float:

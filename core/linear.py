@@ -30,7 +30,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from core._halves import WORKERS, accuracy, batch_gradient, limit_blas_threads
+from core._halves import WORKERS, accuracy, limit_blas_threads
+from core._sgd_kernel import BatchRows, batch_gradient
 from core.linear_checks import (PARAMS, check_classes, check_features, check_fitted, check_samples,
                                  check_validation_set, encode_labels, validate_params)
 from core.losses import data_loss, softmax_probabilities
@@ -182,7 +183,7 @@ class LinearClassifier:
         """Forget the momentum velocity and the divergence reference (keeps ``W_``/``b_``)."""
         self._vW = np.zeros_like(self.W_)
         self._vb = np.zeros_like(self.b_)
-        self._grads = (np.empty_like(self.W_), np.empty_like(self.W_))   # dW of each half of a batch
+        self._grad = np.empty_like(self.W_)                              # dW of a batch
         self._snap_W = self.W_.copy()
         self._snap_b = self.b_.copy()
         self._first_loss = None
@@ -243,14 +244,15 @@ class LinearClassifier:
         eval_idx = None if n <= EVAL_CAP else np.linspace(0, n - 1, EVAL_CAP).astype(np.int64)
         X_eval, y_eval = (X, yi) if eval_idx is None else (X[eval_idx], yi[eval_idx])
         bs = min(self.validated_params()["batch_size"], n)
-        buf = np.empty((bs, X.shape[1]), dtype=np.float32)
+        rows = BatchRows(bs, X.shape[1])
         epoch0 = (self.history_[-1].epoch if self.history_ else 0)
         for e in range(epochs):
             perm = self._rng.permutation(n)
             for start in range(0, n, bs):
                 check_cancel(cancel)
                 idx = perm[start:start + bs]
-                r = self._step(X, idx, yi[idx], self.n_iter_ + 1, WORKERS, buf)
+                nxt = perm[start + bs:start + 2 * bs] if start + bs < n else None
+                r = self._step(X, idx, yi[idx], self.n_iter_ + 1, WORKERS, rows, nxt)
                 end = start + bs >= n
                 tr = va = None
                 if end:
@@ -266,8 +268,8 @@ class LinearClassifier:
         Returns a :class:`StepResult` measured on the batch before the update. ``iteration`` (default
         ``n_iter_ + 1``) labels a divergence message. ``checked=True`` promises that ``yb`` are int64
         indices below ``len(classes_)`` (``fit`` and :class:`core.training.Trainer` encode the labels
-        once), which skips checking them every step. ``jobs=2`` computes the two halves of the batch on two
-        cores (the same weights to the last bit as ``jobs=1``, see :mod:`core._halves`). Raises
+        once), which skips checking them every step. ``jobs`` is accepted for symmetry with the training
+        loops (a lone batch has no next batch to gather ahead, see :mod:`core._sgd_kernel`). Raises
         :class:`TrainingDiverged` when the loss or the updated weights are not finite (or the loss exploded),
         after restoring the last weights that gave a finite loss.
         """
@@ -282,15 +284,25 @@ class LinearClassifier:
         it = self.n_iter_ + 1 if iteration is None else int(iteration)
         return self._step(Xb, None, yb, it, jobs, None)
 
-    def _step(self, X, idx, yb, it, jobs, buf):
-        """The update of :meth:`sgd_step` on the rows ``X[idx]`` (gathered into ``buf``; ``idx=None``:
-        ``X`` is the batch), computed in two row halves (:func:`core._halves.batch_gradient`)."""
+    def _step(self, X, idx, yb, it, jobs, rows, next_idx=None):
+        """The update of :meth:`sgd_step` on the rows ``X[idx]`` (gathered by ``rows``, a
+        :class:`core._sgd_kernel.BatchRows`; ``idx=None``: ``X`` is the batch). With ``jobs >= 2`` the
+        helper thread gathers ``X[next_idx]`` meanwhile (the same weights as ``jobs=1``)."""
+        xs = X if idx is None else rows.gather(X, idx)
+        ahead = next_idx is not None and jobs >= 2 and rows.prefetch(X, next_idx)
+        try:
+            return self._update(xs, yb, it)
+        finally:
+            if ahead:
+                rows.wait()
+
+    def _update(self, xs, yb, it):
         hp = self.validated_params()
         W, b = self.W_, self.b_
         lr = np.float32(hp["learning_rate"])
         reg = np.float32(hp["reg"])
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            data, acc, dW, db = batch_gradient(W, b, X, idx, yb, buf, hp["loss"], hp["delta"], self._grads, jobs)
+            data, acc, dW, db = batch_gradient(W, b, xs, yb, hp["loss"], hp["delta"], self._grad)
             # in-place forms of core.regularization's (R, dR), to avoid temporaries in the hot loop
             if hp["penalty"] == "l2" and reg > 0:
                 R = float(np.vdot(W, W))

@@ -26,6 +26,7 @@ import time
 import numpy as np
 
 from core._halves import WORKERS
+from core._sgd_kernel import BatchRows
 from core._segments import run_segment
 from core.linear import EVAL_CAP, LinearClassifier, Record, TrainingDiverged, limit_blas_threads
 from core.validation import check_array, check_in_range, check_labels, check_random_state
@@ -59,7 +60,7 @@ class Trainer:
         Keep weights of models that are already fitted with the right shape instead of initialising.
     jobs : int or None
         Cores for each step (None: up to 2). Only the speed changes: 1 and 2 give the same weights to the
-        last bit (see :mod:`core._halves`).
+        last bit (see :mod:`core._sgd_kernel` and :mod:`core._segments`).
 
     Attributes
     ----------
@@ -197,7 +198,7 @@ class Trainer:
         rows = min(self.batch_size, self.X_train.shape[0])
         for k in self.models:
             if k not in self._bufs or self._bufs[k].shape[0] != rows:
-                self._bufs[k] = np.empty((rows, self.X_train.shape[1]), dtype=np.float32)
+                self._bufs[k] = BatchRows(rows, self.X_train.shape[1])
 
     def resume(self, name=None):
         """Clear the ``stopped`` reason of one model (or all) so it trains again (e.g. after lowering the
@@ -290,9 +291,10 @@ class Trainer:
         """The SGD steps of every active model on the minibatches ``batches`` (row indices; labels ``ybs``):
         name -> [StepResult, ..., TrainingDiverged when it diverged].
 
-        One model: each batch in two halves on two cores. Several (compare mode): the models themselves share
-        the cores, each walking the whole segment on its own (see :mod:`core._segments`). Either way each
-        model's numbers are the same as with one core (see :mod:`core._halves`)."""
+        One model: this thread computes each batch while the helper thread gathers the next batch's rows
+        (see :mod:`core._sgd_kernel`). Several (compare mode): the models themselves share the cores, each
+        walking the whole segment on its own (see :mod:`core._segments`). Either way each model's numbers
+        are the same as with one core."""
         parallel = len(active) > 1 and self.jobs >= 2 and WORKERS >= 2
         cut = (len(active) + 1) // 2
         groups = [active[:cut], active[cut:]] if parallel else [list(active)]
@@ -301,7 +303,9 @@ class Trainer:
 
         def step(k, j):
             try:
-                return self.models[k]._step(self.X_train, batches[j], ybs[j], first + j + 1, jobs, self._bufs[k])
+                nxt = batches[j + 1] if j + 1 < len(batches) else None
+                return self.models[k]._step(self.X_train, batches[j], ybs[j], first + j + 1, jobs,
+                                            self._bufs[k], nxt)
             except TrainingDiverged as exc:
                 return exc
 

@@ -135,9 +135,9 @@ def test_arbitrary_labels_and_explicit_classes():
 class _Spy(LinearClassifier):
     """Records the first feature of every minibatch it is trained on."""
 
-    def _step(self, X, idx, yb, it, jobs, buf):     # every SGD step comes through here
+    def _step(self, X, idx, yb, it, jobs, buf, next_idx=None):     # every SGD step comes through here
         self.seen.append((X if idx is None else X[idx])[:, 0].copy())
-        return super()._step(X, idx, yb, it, jobs, buf)
+        return super()._step(X, idx, yb, it, jobs, buf, next_idx)
 
 
 def test_each_epoch_is_a_new_shuffle_of_all_examples():

@@ -23,11 +23,11 @@ def _data(n=900, d=40, c=4, seed=0):
 class Slow(LinearClassifier):
     """A model whose steps take a while, and which notes the thread each step ran on."""
 
-    def _step(self, X, idx, yb, it, jobs, buf):
+    def _step(self, X, idx, yb, it, jobs, buf, next_idx=None):
         self.threads.add(threading.current_thread().name)
         self.steps += 1
         time.sleep(self.delay)
-        return super()._step(X, idx, yb, it, jobs, buf)
+        return super()._step(X, idx, yb, it, jobs, buf, next_idx)
 
 
 def _slow(delay, **kw):
@@ -116,10 +116,10 @@ def test_a_model_diverging_mid_segment_stops_alone_and_the_other_finishes_the_se
 
 def test_an_error_in_one_model_stops_the_other_thread_and_reaches_the_caller():
     class Broken(LinearClassifier):
-        def _step(self, X, idx, yb, it, jobs, buf):
+        def _step(self, X, idx, yb, it, jobs, buf, next_idx=None):
             if it == 3:
                 raise MemoryError("no room for the batch")
-            return super()._step(X, idx, yb, it, jobs, buf)
+            return super()._step(X, idx, yb, it, jobs, buf, next_idx)
 
     X, y = _data()
     slow = _slow(0.01, loss="softmax")

@@ -1,6 +1,7 @@
-"""SGD on two cores (core._halves): the same weights to the last bit as on one core, errors still land
-where they belong, and the hot loop's shortcuts (cached hyperparameters, unchecked losses) change
-nothing but the speed."""
+"""SGD on two cores (core._halves' helper thread: rows gathered ahead, compare mode's models side by side,
+accuracy in two parts): the same weights to the last bit as on one core, errors still land where they
+belong, and the hot loop's shortcuts (cached hyperparameters, unchecked losses) change nothing but the
+speed."""
 import threading
 
 import numpy as np
@@ -57,7 +58,7 @@ def test_real_mnist_one_and_two_cores_and_compare_mode_agree():
             t.run_epoch()
         runs[jobs] = {k: m.W_.copy() for k, m in models.items()}
     alone = LinearClassifier(loss="hinge", learning_rate=0.05, random_state=0)
-    t = Trainer({"hinge": alone}, X, y, jobs=2)             # one model: its batch in halves
+    t = Trainer({"hinge": alone}, X, y, jobs=2)             # one model: next rows gathered ahead
     for _ in range(3):
         t.run_epoch()
     for k in runs[1]:

@@ -21,9 +21,9 @@ def _data(n=230, d=6, c=3, seed=0):
 class Spy(LinearClassifier):
     """Records the minibatches it is trained on."""
 
-    def _step(self, X, idx, yb, it, jobs, buf):     # every SGD step comes through here
+    def _step(self, X, idx, yb, it, jobs, buf, next_idx=None):     # every SGD step comes through here
         self.batches.append(((X if idx is None else X[idx]).copy(), yb.copy()))
-        return super()._step(X, idx, yb, it, jobs, buf)
+        return super()._step(X, idx, yb, it, jobs, buf, next_idx)
 
 
 def _spy(**kw):

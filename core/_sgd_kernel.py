@@ -1,0 +1,156 @@
+"""Private: one minibatch's loss and gradient at the speed of the BLAS's small-matrix kernels, with the
+next minibatch's rows gathered on the second core meanwhile.
+
+Conventions: ``X`` is ``(N, D)`` float32, ``W`` is ``(C, D)``, ``b`` is ``(C,)``; scores are
+``X @ W.T + b`` (``(B, C)``) and the data loss is the batch mean (see :mod:`core.losses`).
+
+Why it is written this way (CIFAR-10, D = 3072, C = 10, batch 200; measured on the 2-core CI machine):
+
+* **Small products.** A step is two thin products, ``(B, D) @ (D, C)`` forward and ``(C, B) @ (B, D)``
+  backward. OpenBLAS runs a product with its small-matrix kernels while ``M * N * K <= 100**3`` (its
+  ``gemm_small_kernel_permit``): ~75 GFLOP/s on one core here, against ~32 for the general, packed path
+  that a whole batch takes. So the forward product is cut into pieces of a few rows and the backward one
+  into pieces of a few columns (:func:`rows_times`, :func:`times_cols`). The pieces go to NumPy as one
+  stacked (3-D) product, which NumPy loops over in C with the interpreter lock released.
+* **One thread computes, the other gathers.** Gathering a batch's 200 random rows from a 614 MB array
+  (``np.take``) is bound by memory bandwidth, ~290 us of a step. The batches of an epoch are known in
+  advance, so while this thread computes batch t, the ``core._halves`` helper thread gathers batch t + 1
+  into a second buffer (:class:`BatchRows`). Computing the batch in two halves on two threads instead
+  was slower once the products got fast: with a dozen hand-overs of the interpreter lock per step, each
+  one waking a sleeping thread (~60 us here), the two threads waited for each other. Here the helper is
+  woken once per step and nobody waits for it: the gather is shorter than the computation.
+* **The same weights on one core and two.** Which thread gathers changes nothing in the arithmetic, so
+  ``jobs=1`` and ``jobs=2`` give the same weights to the last bit; the pieces depend only on the shapes.
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from core import _halves
+from core.losses import data_loss
+
+__all__ = ["SMALL_GEMM", "MIN_PIECE", "rows_times", "times_cols", "batch_gradient", "BatchRows"]
+
+SMALL_GEMM = 100 ** 3
+"""The largest ``M * N * K`` that OpenBLAS multiplies with its small-matrix kernels."""
+
+MIN_PIECE = 16
+"""Pieces would be smaller than this (many classes, huge images): no cut, the calls would cost more than
+the kernels save."""
+
+
+def _piece(n: int, other: int) -> int:
+    """How many of ``n`` rows (or columns) go into one small product whose other two sides multiply to
+    ``other``; ``n`` (no cut) when it is small enough already or when pieces would be under MIN_PIECE."""
+    size = SMALL_GEMM // max(1, other)
+    return n if n <= size or size < MIN_PIECE else size
+
+
+def rows_times(xs, Wt, out) -> None:
+    """``out[:] = xs @ Wt`` for ``xs (h, D)``, ``Wt (D, C)`` and ``out (h, C)`` C-contiguous, as small
+    products of a few rows each (the last piece may be shorter)."""
+    h, dim = xs.shape
+    r = _piece(h, dim * Wt.shape[1])
+    if r == h:
+        np.matmul(xs, Wt, out=out)
+        return
+    q = (h // r) * r
+    np.matmul(xs[:q].reshape(-1, r, dim), Wt, out=out[:q].reshape(-1, r, out.shape[1]))
+    if q < h:
+        np.matmul(xs[q:], Wt, out=out[q:])
+
+
+def times_cols(dsT, xs, out) -> None:
+    """``out[:] = dsT @ xs`` for ``dsT (C, h)``, ``xs (h, D)`` and ``out (C, D)`` (both with unit column
+    stride), as small products of a few columns each (the last piece may be narrower)."""
+    c, h = dsT.shape
+    dim = xs.shape[1]
+    w = _piece(dim, c * h)
+    if w == dim:
+        np.matmul(dsT, xs, out=out)
+        return
+    q = dim // w
+    sx, so = xs.strides, out.strides
+    stack_x = np.lib.stride_tricks.as_strided(xs, (q, h, w), (w * sx[1], sx[0], sx[1]), writeable=False)
+    stack_o = np.lib.stride_tricks.as_strided(out, (q, c, w), (w * so[1], so[0], so[1]))
+    np.matmul(dsT, stack_x, out=stack_o)
+    if q * w < dim:
+        np.matmul(dsT, xs[:, q * w:], out=out[:, q * w:])
+
+
+def batch_gradient(W, b, xs, yb, loss: str, delta: float, grad):
+    """Data loss, accuracy and gradient of one minibatch.
+
+    Parameters
+    ----------
+    W : (C, D) float32;  b : (C,) float32;  xs : (B, D) float32 -- the batch's rows
+    yb : (B,) int64 class indices (already checked);  grad : (C, D) float32, receives dW
+
+    Returns ``(data_loss, accuracy, dW (C, D) = grad, db (C,))``; the data loss is the batch mean.
+    """
+    n = xs.shape[0]
+    s = np.empty((n, W.shape[0]), dtype=np.result_type(xs.dtype, W.dtype))
+    rows_times(xs, W.T, s)
+    s += b
+    data, ds = data_loss(loss, s, yb, delta, checked=True, n=n)
+    times_cols(ds.T, xs, grad)
+    return data, float(np.count_nonzero(s.argmax(axis=1) == yb)) / n, grad, ds.sum(axis=0)
+
+
+class BatchRows:
+    """The rows ``X[idx]`` of one model's minibatches, in one of two ``(rows, D)`` buffers.
+
+    :meth:`gather` returns a batch's rows -- the ones gathered ahead when they are this batch's, else
+    gathered now. :meth:`prefetch` starts gathering the next batch's rows into the other buffer on the
+    helper thread; :meth:`wait` (always, e.g. in a ``finally``) waits for that gather to end.
+    """
+
+    def __init__(self, rows: int, dim: int, dtype=np.float32):
+        self._bufs = (np.empty((rows, dim), dtype=dtype), np.empty((rows, dim), dtype=dtype))
+        self._cur = 0                   # the buffer holding the batch being computed
+        self._ready = None              # (X, idx, buffer): rows gathered ahead
+        self._pending = None            # the same, while the helper gathers them
+
+    @property
+    def shape(self):
+        return self._bufs[0].shape
+
+    def gather(self, X, idx):
+        """``X[idx]`` as a ``(len(idx), D)`` view of a buffer (valid until the next gather)."""
+        ready, self._ready = self._ready, None
+        if ready is not None and ready[0] is X and np.array_equal(ready[1], idx):
+            self._cur = ready[2]
+            return self._bufs[self._cur][:len(idx)]
+        out = self._bufs[self._cur][:len(idx)]
+        np.take(X, idx, axis=0, out=out, mode="clip")
+        return out
+
+    def prefetch(self, X, idx) -> bool:
+        """Start gathering ``X[idx]`` on the helper thread into the buffer not in use. False (nothing
+        started) on one core, on the helper thread itself, inside another split, or when the helper is
+        busy with another caller's work."""
+        if _halves.WORKERS < 2 or getattr(_halves._nested, "on", False):
+            return False
+        helper = _halves._get_helper()
+        if threading.current_thread() is helper.thread:
+            return False
+        other = 1 - self._cur
+        idx = np.array(idx, copy=True)
+        out = self._bufs[other][:len(idx)]
+
+        def job(lo: int, hi: int) -> None:
+            np.take(X, idx, axis=0, out=out, mode="clip")
+
+        if not helper.start(job, 0, 0, blocking=False):
+            return False
+        self._pending = (X, idx, other)
+        return True
+
+    def wait(self) -> None:
+        """Wait for the gather :meth:`prefetch` started (if any); its error, if any, is raised here."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            _halves._get_helper().wait()
+            self._ready = pending

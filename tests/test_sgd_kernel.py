@@ -1,0 +1,159 @@
+"""The SGD step's kernel (core._sgd_kernel): products cut into small pieces give the plain product, the
+batch gradient is the readable losses' gradient, and rows gathered ahead on the helper thread are the
+right rows, never the ones being computed on."""
+import threading
+
+import numpy as np
+import pytest
+
+from core import _halves, _sgd_kernel
+from core._sgd_kernel import BatchRows, batch_gradient, rows_times, times_cols
+from core.linear import LinearClassifier
+from core.losses import hinge_loss, one_vs_all_hinge_loss, softmax_loss
+from core.training import Trainer
+
+
+def _ints(shape, rng, lo=-3, hi=4):
+    """Small integers as float32: every product and partial sum is exact, so any summation order gives
+    the same bits and a wrong index or stride shows as a plain mismatch."""
+    return rng.integers(lo, hi, shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("h, d, c", [(200, 3072, 10),    # CIFAR-10: 6 pieces of 32 rows + 8; columns 500s
+                                     (120, 3072, 10),    # 3 x 32 + 24 rows
+                                     (80, 3072, 10),
+                                     (37, 3000, 7),      # odd sizes: a short last piece both ways
+                                     (200, 784, 10),     # MNIST
+                                     (64, 3072, 100),    # pieces would be tiny: no cut
+                                     (5, 3, 2)])
+def test_products_in_small_pieces_equal_the_plain_products(h, d, c):
+    rng = np.random.default_rng(h + d + c)
+    xs, W, ds = _ints((h, d), rng), _ints((c, d), rng), _ints((h, c), rng)
+    s = np.full((h, c), np.nan, np.float32)
+    rows_times(xs, W.T, s)
+    np.testing.assert_array_equal(s, xs @ W.T)
+    g = np.full((c, d), np.nan, np.float32)
+    times_cols(ds.T, xs, g)
+    np.testing.assert_array_equal(g, ds.T @ xs)
+
+
+def test_the_pieces_are_small_enough_for_openblas_small_kernels_and_not_tiny():
+    r = _sgd_kernel._piece(200, 3072 * 10)
+    w = _sgd_kernel._piece(3072, 10 * 200)
+    assert (r, w) == (32, 500)
+    assert r * 3072 * 10 <= _sgd_kernel.SMALL_GEMM and 10 * 200 * w <= _sgd_kernel.SMALL_GEMM
+    assert _sgd_kernel._piece(120, 784 * 10) == 120             # MNIST's halves fit whole
+    assert _sgd_kernel._piece(200, 3072 * 100) == 200           # 3-row pieces: not worth the calls
+
+
+@pytest.mark.parametrize("loss, fn", [("softmax", softmax_loss), ("hinge", hinge_loss),
+                                      ("ova_hinge", one_vs_all_hinge_loss)])
+def test_batch_gradient_is_the_readable_losses_gradient(loss, fn):
+    rng = np.random.default_rng(7)
+    xs = rng.standard_normal((200, 3072), dtype=np.float32)
+    W = (0.01 * rng.standard_normal((10, 3072))).astype(np.float32)
+    b = (0.1 * rng.standard_normal(10)).astype(np.float32)
+    y = rng.integers(0, 10, 200)
+    grad = np.empty_like(W)
+    data, acc, dW, db = batch_gradient(W, b, xs, y, loss, 1.0, grad)
+    s = xs.astype(np.float64) @ W.T.astype(np.float64) + b
+    ref, ds = fn(s, y) if loss == "softmax" else fn(s, y, 1.0)
+    assert dW is grad
+    assert data == pytest.approx(ref, rel=1e-5)
+    assert acc == np.mean(s.argmax(axis=1) == y)
+    np.testing.assert_allclose(dW, ds.T @ xs, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(db, ds.sum(axis=0), rtol=1e-4, atol=1e-7)
+
+
+def _rows_data(n=500, d=64):
+    X = np.arange(n * d, dtype=np.float32).reshape(n, d)
+    rng = np.random.default_rng(3)
+    return X, rng.permutation(n)[:40], rng.permutation(n)[:40]
+
+
+def test_rows_gathered_ahead_are_used_and_the_batch_in_use_is_never_overwritten():
+    X, first, second = _rows_data()
+    rows = BatchRows(40, X.shape[1])
+    xs = rows.gather(X, first)
+    np.testing.assert_array_equal(xs, X[first])
+    started = rows.prefetch(X, second)
+    rows.wait()
+    np.testing.assert_array_equal(xs, X[first])            # the other buffer took the next rows
+    expected = X[second].copy()
+    X[second] = -1                                         # rows changed after they were gathered ahead
+    got = rows.gather(X, second)
+    if started:
+        np.testing.assert_array_equal(got, expected)       # the gathered-ahead copy, not a new gather
+    else:
+        assert _halves.WORKERS < 2
+        np.testing.assert_array_equal(got, X[second])
+
+
+def test_rows_gathered_ahead_for_other_indices_or_data_are_not_used():
+    X, first, second = _rows_data()
+    rows = BatchRows(40, X.shape[1])
+    rows.gather(X, first)
+    rows.prefetch(X, second)
+    rows.wait()
+    other = second[::-1].copy()
+    np.testing.assert_array_equal(rows.gather(X, other), X[other])
+    rows.prefetch(X, second)
+    rows.wait()
+    Y = X + 1                                              # same indices, another array
+    np.testing.assert_array_equal(rows.gather(Y, second), Y[second])
+    np.testing.assert_array_equal(rows.gather(X, second[:7]), X[second[:7]])   # a short last batch
+
+
+def test_rows_are_gathered_ahead_on_the_helper_thread_unless_it_is_busy(monkeypatch):
+    if _halves.WORKERS < 2:
+        pytest.skip("one core: no helper thread")
+    X, first, second = _rows_data()
+    rows = BatchRows(40, X.shape[1])
+    seen = []
+    helper = _halves._get_helper()
+    real = helper.start
+
+    def spy(fn, lo, hi, blocking=True):
+        def wrapped(a, b):
+            seen.append(threading.current_thread().name)
+            fn(a, b)
+        return real(wrapped, lo, hi, blocking)
+
+    monkeypatch.setattr(helper, "start", spy)
+    rows.gather(X, first)
+    assert rows.prefetch(X, second)
+    rows.wait()
+    assert seen == ["lcl-sgd"]
+    release = threading.Event()
+    assert helper.start(lambda lo, hi: release.wait(5), 0, 0)   # another caller holds the helper
+    try:
+        assert not rows.prefetch(X, first)                # no wait for it: nothing started
+        rows.wait()                                       # and nothing to wait for
+    finally:
+        release.set()
+        helper.wait()
+    np.testing.assert_array_equal(rows.gather(X, first), X[first])
+
+
+def test_a_trainer_gathers_every_next_batch_of_a_segment_ahead(monkeypatch):
+    if _halves.WORKERS < 2:
+        pytest.skip("one core: no helper thread")
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((1000, 300), dtype=np.float32)
+    y = rng.integers(0, 5, 1000)
+    calls = []
+    real = BatchRows.prefetch
+
+    def spy(self, X_, idx):
+        calls.append(np.array(idx))
+        return real(self, X_, idx)
+
+    monkeypatch.setattr(BatchRows, "prefetch", spy)
+    t = Trainer({"m": LinearClassifier(batch_size=100, random_state=0)}, X, y, jobs=2)
+    t.run_epoch()                                          # 10 batches: the 9 after the first ahead
+    assert len(calls) == 9
+    perm_rows = np.concatenate([c for c in calls])
+    assert len(set(perm_rows.tolist())) == 900             # each row once, the first batch's not
+    calls.clear()
+    Trainer({"m": LinearClassifier(batch_size=100, random_state=0)}, X, y, jobs=1).run_epoch()
+    assert calls == []                                     # one core: gathered in turn

@@ -4,7 +4,7 @@ One BLAS thread per product is the robust choice (waiting OpenBLAS threads made 
 machine), so the second core is used by a helper thread of our own instead:
 
 * :func:`halves` runs ``fn(0, cut)`` on the helper and ``fn(cut, n)`` here (accuracy over many rows,
-  :func:`accuracy`; compare mode's two models, :mod:`core._segments`);
+  ``core._sgd_kernel.accuracy``; compare mode's two models, :mod:`core._segments`);
 * SGD gathers the next minibatch's rows on it while this thread computes (:mod:`core._sgd_kernel`).
 
 The cut depends only on the number of rows, never on the number of threads, and each part is the same
@@ -19,7 +19,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["WORKERS", "row_cut", "halves", "accuracy", "limit_blas_threads"]
+__all__ = ["WORKERS", "row_cut", "halves", "limit_blas_threads"]
 
 WORKERS = max(1, min(2, os.cpu_count() or 1))
 
@@ -151,22 +151,3 @@ def halves(fn, cut: int, n: int, jobs: int) -> None:
     finally:
         _nested.on = False
         helper.wait()
-
-
-def accuracy(W, b, X, yi, jobs: int) -> float:
-    """Fraction of the rows of ``X (N, D)`` whose highest score ``X @ W.T + b`` is at class index
-    ``yi (N,)``, the rows cut as a batch is (:func:`row_cut`), the first part on the helper thread when
-    ``jobs >= 2``; 0.0 for no rows. Call it with BLAS limited to one thread (as SGD runs)."""
-    n = X.shape[0]
-    if n == 0:
-        return 0.0
-    correct = [0, 0]
-
-    def part(lo: int, hi: int) -> None:
-        with np.errstate(over="ignore", invalid="ignore"):
-            scores = X[lo:hi] @ W.T
-            scores += b
-        correct[0 if lo == 0 else 1] = int(np.count_nonzero(scores.argmax(axis=1) == yi[lo:hi]))
-
-    halves(part, row_cut(n), n, jobs)
-    return (correct[0] + correct[1]) / n

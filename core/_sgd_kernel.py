@@ -31,7 +31,7 @@ import numpy as np
 from core import _halves
 from core.losses import data_loss
 
-__all__ = ["SMALL_GEMM", "MIN_PIECE", "rows_times", "times_cols", "batch_gradient", "BatchRows"]
+__all__ = ["SMALL_GEMM", "MIN_PIECE", "rows_times", "times_cols", "scores", "accuracy", "batch_gradient", "BatchRows"]
 
 SMALL_GEMM = 100 ** 3
 """The largest ``M * N * K`` that OpenBLAS multiplies with its small-matrix kernels."""
@@ -80,6 +80,34 @@ def times_cols(dsT, xs, out) -> None:
         np.matmul(dsT, xs[:, q * w:], out=out[:, q * w:])
 
 
+def scores(X, W, b):
+    """``X @ W.T + b`` as ``(N, C)`` in ``result_type(X, W)``, computed as :func:`rows_times` does (so
+    every caller -- SGD, accuracies, predictions -- gets the same bits for the same rows)."""
+    out = np.empty((X.shape[0], W.shape[0]), dtype=np.result_type(X.dtype, W.dtype))
+    if X.shape[0]:
+        rows_times(X, W.T, out)
+    out += b
+    return out
+
+
+def accuracy(W, b, X, yi, jobs: int) -> float:
+    """Fraction of the rows of ``X (N, D)`` whose highest score ``X @ W.T + b`` is at class index
+    ``yi (N,)``, the rows cut in two parts (``core._halves.row_cut``), the first part on the helper thread when
+    ``jobs >= 2``; 0.0 for no rows. Call it with BLAS limited to one thread (as SGD runs)."""
+    n = X.shape[0]
+    if n == 0:
+        return 0.0
+    correct = [0, 0]
+
+    def part(lo: int, hi: int) -> None:
+        with np.errstate(over="ignore", invalid="ignore"):
+            s = scores(X[lo:hi], W, b)
+        correct[0 if lo == 0 else 1] = int(np.count_nonzero(s.argmax(axis=1) == yi[lo:hi]))
+
+    _halves.halves(part, _halves.row_cut(n), n, jobs)
+    return (correct[0] + correct[1]) / n
+
+
 def batch_gradient(W, b, xs, yb, loss: str, delta: float, grad):
     """Data loss, accuracy and gradient of one minibatch.
 
@@ -91,9 +119,7 @@ def batch_gradient(W, b, xs, yb, loss: str, delta: float, grad):
     Returns ``(data_loss, accuracy, dW (C, D) = grad, db (C,))``; the data loss is the batch mean.
     """
     n = xs.shape[0]
-    s = np.empty((n, W.shape[0]), dtype=np.result_type(xs.dtype, W.dtype))
-    rows_times(xs, W.T, s)
-    s += b
+    s = scores(xs, W, b)
     data, ds = data_loss(loss, s, yb, delta, checked=True, n=n)
     times_cols(ds.T, xs, grad)
     return data, float(np.count_nonzero(s.argmax(axis=1) == yb)) / n, grad, ds.sum(axis=0)

@@ -30,8 +30,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from core._halves import WORKERS, accuracy, limit_blas_threads
-from core._sgd_kernel import BatchRows, batch_gradient
+from core._halves import WORKERS, limit_blas_threads
+from core._sgd_kernel import BatchRows, accuracy, batch_gradient, scores
 from core.linear_checks import (PARAMS, check_classes, check_features, check_fitted, check_samples,
                                  check_validation_set, encode_labels, validate_params)
 from core.losses import data_loss, softmax_probabilities
@@ -370,10 +370,11 @@ class LinearClassifier:
         return LossParts(data, reg_loss, data + reg_loss, dW.astype(dtype, copy=False), dscores.sum(axis=0))
 
     def decision_function(self, X):
-        """Class scores ``X @ W.T + b``: ndarray ``(N, C)`` float32."""
+        """Class scores ``X @ W.T + b``: ndarray ``(N, C)`` float32 (computed as in training, see
+        :func:`core._sgd_kernel.scores`: the accuracies recorded while training are :meth:`score`'s)."""
         self._check_fitted()
         X = self._check_X(X)
-        return X.astype(np.float32, copy=False) @ self.W_.T + self.b_
+        return scores(np.ascontiguousarray(X, dtype=np.float32), self.W_, self.b_)
 
     def predict_proba(self, X):
         """Softmax of the scores, ``(N, C)`` (the softmax view of the scores, for any loss)."""
@@ -394,7 +395,7 @@ class LinearClassifier:
 
     def _accuracy_idx(self, X, yi, jobs=WORKERS):
         """Accuracy on ``X (N, D)`` float32 and class indices ``yi (N,)``, the rows split over ``jobs``
-        cores (:func:`core._halves.accuracy`; callers limit BLAS to one thread)."""
+        cores (:func:`core._sgd_kernel.accuracy`; callers limit BLAS to one thread)."""
         return accuracy(self.W_, self.b_, X, yi, jobs)
 
     def templates(self, image_shape, *, shared=False):

@@ -15,7 +15,9 @@ Why it is written this way (CIFAR-10, D = 3072, C = 10, batch 200; measured on t
 * **One thread computes, the other gathers.** Gathering a batch's 200 random rows from a 614 MB array
   (``np.take``) is bound by memory bandwidth, ~290 us of a step. The batches of an epoch are known in
   advance, so while this thread computes batch t, the ``core._halves`` helper thread gathers batch t + 1
-  into a second buffer (:class:`BatchRows`). Computing the batch in two halves on two threads instead
+  into a second buffer (:class:`BatchRows`). On a busy machine the helper may not get a core in time;
+  when it made this thread wait in 2 of the last 4 steps, the rows are gathered here again for a while
+  (:data:`PAUSE_STEPS`), so a busy machine costs no more than one core's speed. Computing the batch in two halves on two threads instead
   was slower once the products got fast: with a dozen hand-overs of the interpreter lock per step, each
   one waking a sleeping thread (~60 us here), the two threads waited for each other. Here the helper is
   woken once per step and nobody waits for it: the gather is shorter than the computation.
@@ -39,6 +41,10 @@ SMALL_GEMM = 100 ** 3
 MIN_PIECE = 16
 """Pieces would be smaller than this (many classes, huge images): no cut, the calls would cost more than
 the kernels save."""
+
+
+PAUSE_STEPS = 200
+"""Steps to gather in this thread after the helper was late (then it gets another chance)."""
 
 
 def _piece(n: int, other: int) -> int:
@@ -138,6 +144,8 @@ class BatchRows:
         self._cur = 0                   # the buffer holding the batch being computed
         self._ready = None              # (X, idx, buffer): rows gathered ahead
         self._pending = None            # the same, while the helper gathers them
+        self._late = []                 # whether each of the last prefetches kept this thread waiting
+        self._pause = 0                 # prefetches still to refuse after the helper was late
 
     @property
     def shape(self):
@@ -155,9 +163,12 @@ class BatchRows:
 
     def prefetch(self, X, idx) -> bool:
         """Start gathering ``X[idx]`` on the helper thread into the buffer not in use. False (nothing
-        started) on one core, on the helper thread itself, inside another split, or when the helper is
-        busy with another caller's work."""
+        started) on one core, on the helper thread itself, inside another split, when the helper is busy
+        with another caller's work, or for a while after it was late."""
         if _halves.WORKERS < 2 or getattr(_halves._nested, "on", False):
+            return False
+        if self._pause > 0:
+            self._pause -= 1
             return False
         helper = _halves._get_helper()
         if threading.current_thread() is helper.thread:
@@ -178,5 +189,9 @@ class BatchRows:
         """Wait for the gather :meth:`prefetch` started (if any); its error, if any, is raised here."""
         pending, self._pending = self._pending, None
         if pending is not None:
-            _halves._get_helper().wait()
+            helper = _halves._get_helper()
+            self._late = self._late[-3:] + [not helper.finished()]
+            helper.wait()
             self._ready = pending
+            if sum(self._late) >= 2:
+                self._late, self._pause = [], PAUSE_STEPS

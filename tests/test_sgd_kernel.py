@@ -157,3 +157,25 @@ def test_a_trainer_gathers_every_next_batch_of_a_segment_ahead(monkeypatch):
     calls.clear()
     Trainer({"m": LinearClassifier(batch_size=100, random_state=0)}, X, y, jobs=1).run_epoch()
     assert calls == []                                     # one core: gathered in turn
+
+
+def test_a_helper_that_keeps_this_thread_waiting_is_left_alone_for_a_while(monkeypatch):
+    """On a busy machine the helper may get no core in time; then the rows are gathered here for
+    PAUSE_STEPS steps (still the right rows), and the helper gets another chance afterwards."""
+    if _halves.WORKERS < 2:
+        pytest.skip("one core: no helper thread")
+    monkeypatch.setattr(_sgd_kernel, "PAUSE_STEPS", 3)
+    helper = _halves._get_helper()
+    X, first, second = _rows_data()
+    rows = BatchRows(40, X.shape[1])
+    late = [True]
+    monkeypatch.setattr(helper, "finished", lambda: not late[0])
+    started = []
+    for i in range(8):
+        idx = (first, second)[i % 2]
+        np.testing.assert_array_equal(rows.gather(X, idx), X[idx])
+        started.append(rows.prefetch(X, (first, second)[(i + 1) % 2]))
+        rows.wait()
+        if i == 5:
+            late[0] = False
+    assert started == [True, True, False, False, False, True, True, True]

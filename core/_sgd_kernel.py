@@ -16,7 +16,7 @@ Why it is written this way (CIFAR-10, D = 3072, C = 10, batch 200; measured on t
   (``np.take``) is bound by memory bandwidth, ~290 us of a step. The batches of an epoch are known in
   advance, so while this thread computes batch t, the ``core._halves`` helper thread gathers batch t + 1
   into a second buffer (:class:`BatchRows`). On a busy machine the helper may not get a core in time;
-  when it made this thread wait in 2 of the last 4 steps, the rows are gathered here again for a while
+  when it made this thread wait over 0.3 ms in 2 of the last 4 steps, the rows are gathered here again for a while
   (:data:`PAUSE_STEPS`), so a busy machine costs no more than one core's speed. Computing the batch in two halves on two threads instead
   was slower once the products got fast: with a dozen hand-overs of the interpreter lock per step, each
   one waking a sleeping thread (~60 us here), the two threads waited for each other. Here the helper is
@@ -27,6 +27,7 @@ Why it is written this way (CIFAR-10, D = 3072, C = 10, batch 200; measured on t
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 
@@ -45,6 +46,10 @@ the kernels save."""
 
 PAUSE_STEPS = 200
 """Steps to gather in this thread after the helper was late (then it gets another chance)."""
+
+LATE_SECONDS = 0.0003
+"""A wait for the helper longer than this counts as late: a helper without a core keeps this thread waiting
+for milliseconds, while on an idle machine it is done, or a few microseconds from done, when asked."""
 
 
 def _piece(n: int, other: int) -> int:
@@ -190,8 +195,9 @@ class BatchRows:
         pending, self._pending = self._pending, None
         if pending is not None:
             helper = _halves._get_helper()
-            self._late = self._late[-3:] + [not helper.finished()]
+            t0 = time.perf_counter()
             helper.wait()
+            self._late = self._late[-3:] + [time.perf_counter() - t0 > LATE_SECONDS]
             self._ready = pending
             if sum(self._late) >= 2:
                 self._late, self._pause = [], PAUSE_STEPS

@@ -2,6 +2,7 @@
 batch gradient is the readable losses' gradient, and rows gathered ahead on the helper thread are the
 right rows, never the ones being computed on."""
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -169,7 +170,14 @@ def test_a_helper_that_keeps_this_thread_waiting_is_left_alone_for_a_while(monke
     X, first, second = _rows_data()
     rows = BatchRows(40, X.shape[1])
     late = [True]
-    monkeypatch.setattr(helper, "finished", lambda: not late[0])
+    real_wait = helper.wait
+
+    def wait():
+        real_wait()
+        if late[0]:
+            time.sleep(2 * _sgd_kernel.LATE_SECONDS)          # a helper that got its core late
+
+    monkeypatch.setattr(helper, "wait", wait)
     started = []
     for i in range(8):
         idx = (first, second)[i % 2]

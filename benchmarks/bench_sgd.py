@@ -8,10 +8,11 @@ Run by hand (not a test)::
 
 One epoch over N x 3072 float32 (default N = 50000), batch 200, 10 classes:
 
-* ``ours-*``: :class:`core.training.Trainer` ``run_epoch()`` (what the app runs: each half of a minibatch
-  on its own core with one BLAS thread each, see ``core/_halves.py``; ``jobs=1``: the same halves on one
-  core, bit-identical weights), and ``LinearClassifier.fit(epochs=1)`` (which also validates X: a NaN scan
-  over all of it).
+* ``ours-*``: :class:`core.training.Trainer` ``run_epoch()`` (what the app runs: each minibatch computed on
+  one thread in products small enough for OpenBLAS's small-matrix kernels while the helper thread gathers
+  the next minibatch's rows, see ``core/_sgd_kernel.py``; ``jobs=1``: the same on one core, gathering in
+  turn, bit-identical weights), and ``LinearClassifier.fit(epochs=1)`` (which also validates X: a NaN scan
+  over all of it, and measures the epoch-end accuracy).
 * ``numpy-*``: the CS231n-style loop written below (``X[idx]`` fancy indexing, ``W`` of shape (D, C)),
   with NumPy's default BLAS threads (and once with one thread, like ours).
 * ``sklearn-*``: ``SGDClassifier(loss="hinge" / "log_loss", n_jobs=2, max_iter=1, tol=None)`` -- one

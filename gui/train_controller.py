@@ -17,6 +17,7 @@ at a lower priority than the GUI; the Step buttons run it in the job thread.
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +28,7 @@ from core.linear import LinearClassifier
 from core.losses import expected_initial_loss
 from core.preprocess import Preprocessor
 from core.training import Trainer
+from gui import heap
 from gui.train_history import History, SanityCheck
 from gui.train_job import fast_gil_switching, train_loop
 from gui.train_process import TrainingProcess, process_available
@@ -34,6 +36,7 @@ from gui.train_process import TrainingProcess, process_available
 __all__ = ["History", "TrainController", "SanityCheck", "LiveState"]
 
 SANITY_EXAMPLES = 2000    # examples used for the initial-loss sanity check
+FREEZE_SECONDS = 2.0      # while records stream in, freeze the young heap this often (see gui.heap)
 
 
 @dataclass
@@ -87,6 +90,7 @@ class TrainController(QtCore.QObject):
         self.reported_stops: set[str] = set()
         self.curves_dirty = self.weights_dirty = False
         self._job = None
+        self._frozen_at = 0.0
         runner.job_finished.connect(self._on_job_finished)
 
     # ------------------------------------------------------------------ data and parameters
@@ -281,6 +285,10 @@ class TrainController(QtCore.QObject):
 
     # ------------------------------------------------------------------ data from the job
     def _on_partial(self, payload: dict) -> None:
+        now = time.monotonic()
+        if now - self._frozen_at >= FREEZE_SECONDS:        # see gui.heap: no long GC pause mid-run
+            self._frozen_at = now
+            heap.freeze_young()
         for name, recs in payload["records"].items():
             if name in self.histories and self.histories[name].extend(recs):
                 self.curves_dirty = True

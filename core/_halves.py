@@ -67,6 +67,13 @@ class _Helper:
         self._go.release()
         return True
 
+    def finished(self) -> bool:
+        """Whether the job handed over last has ended (without waiting; only its starter may ask)."""
+        if self._done.acquire(False):
+            self._done.release()
+            return True
+        return False
+
     def wait(self) -> None:
         """Wait for the job; always frees the helper for the next caller, even when a KeyboardInterrupt
         (a notebook's "interrupt") arrives while waiting -- then the next :meth:`start` waits instead."""

@@ -15,19 +15,19 @@ Why it is written this way (CIFAR-10, D = 3072, C = 10, batch 200; measured on t
 * **One thread computes, the other gathers.** Gathering a batch's 200 random rows from a 614 MB array
   (``np.take``) is bound by memory bandwidth, ~290 us of a step. The batches of an epoch are known in
   advance, so while this thread computes batch t, the ``core._halves`` helper thread gathers batch t + 1
-  into a second buffer (:class:`BatchRows`). On a busy machine the helper may not get a core in time;
-  when it made this thread wait over 0.3 ms in 2 of the last 4 steps, the rows are gathered here again for a while
-  (:data:`PAUSE_STEPS`), so a busy machine costs no more than one core's speed. Computing the batch in two halves on two threads instead
-  was slower once the products got fast: with a dozen hand-overs of the interpreter lock per step, each
-  one waking a sleeping thread (~60 us here), the two threads waited for each other. Here the helper is
-  woken once per step and nobody waits for it: the gather is shorter than the computation.
+  into another buffer (:class:`BatchRows`), and nobody waits for it: when the helper has not finished
+  (it may get no core in time on a busy machine, or while the GUI repaints), this thread gathers the rows
+  itself into a third buffer. When that happened in 2 of the last 4 steps, the rows are gathered here for
+  a while (:data:`PAUSE_STEPS`) without asking the helper. Computing the batch in two halves on two
+  threads instead was slower once the products got fast: with a dozen hand-overs of the interpreter lock
+  per step, each one waking a sleeping thread (~60 us here), the two threads waited for each other. Here
+  the helper is woken once per step, and the gather is shorter than the computation.
 * **The same weights on one core and two.** Which thread gathers changes nothing in the arithmetic, so
   ``jobs=1`` and ``jobs=2`` give the same weights to the last bit; the pieces depend only on the shapes.
 """
 from __future__ import annotations
 
 import threading
-import time
 
 import numpy as np
 
@@ -45,11 +45,9 @@ the kernels save."""
 
 
 PAUSE_STEPS = 200
-"""Steps to gather in this thread after the helper was late (then it gets another chance)."""
+"""Steps to gather in this thread after the helper was late twice in four steps (then it gets another
+chance)."""
 
-LATE_SECONDS = 0.0003
-"""A wait for the helper longer than this counts as late: a helper without a core keeps this thread waiting
-for milliseconds, while on an idle machine it is done, or a few microseconds from done, when asked."""
 
 
 def _piece(n: int, other: int) -> int:
@@ -137,40 +135,64 @@ def batch_gradient(W, b, xs, yb, loss: str, delta: float, grad):
 
 
 class BatchRows:
-    """The rows ``X[idx]`` of one model's minibatches, in one of two ``(rows, D)`` buffers.
+    """The rows ``X[idx]`` of one model's minibatches, in one of three ``(rows, D)`` buffers.
 
-    :meth:`gather` returns a batch's rows -- the ones gathered ahead when they are this batch's, else
-    gathered now. :meth:`prefetch` starts gathering the next batch's rows into the other buffer on the
-    helper thread; :meth:`wait` (always, e.g. in a ``finally``) waits for that gather to end.
+    :meth:`gather` returns a batch's rows: the ones the helper gathered ahead when it has finished them,
+    else gathered now (into a buffer the helper is not writing). :meth:`prefetch` starts gathering the
+    next batch's rows on the helper thread. Nobody waits for a late helper during a run of steps;
+    :meth:`finish` (always, e.g. in a ``finally``, after the last step) waits for it and frees it.
     """
 
     def __init__(self, rows: int, dim: int, dtype=np.float32):
-        self._bufs = (np.empty((rows, dim), dtype=dtype), np.empty((rows, dim), dtype=dtype))
+        self._bufs = tuple(np.empty((rows, dim), dtype=dtype) for _ in range(3))
         self._cur = 0                   # the buffer holding the batch being computed
         self._ready = None              # (X, idx, buffer): rows gathered ahead
-        self._pending = None            # the same, while the helper gathers them
-        self._late = []                 # whether each of the last prefetches kept this thread waiting
+        self._pending = None            # the same, while the helper gathers them (its end not collected)
+        self._late = []                 # whether each of the last prefetches was still running when needed
         self._pause = 0                 # prefetches still to refuse after the helper was late
 
     @property
     def shape(self):
         return self._bufs[0].shape
 
+    def _collect(self, block: bool) -> None:
+        """Take the helper's gather as ready if it has ended (``block``: wait for it). Raises its error."""
+        if self._pending is None:
+            return
+        helper = _halves._get_helper()
+        if not block and not helper.finished():
+            return
+        pending, self._pending = self._pending, None
+        helper.wait()
+        self._ready = pending
+
     def gather(self, X, idx):
         """``X[idx]`` as a ``(len(idx), D)`` view of a buffer (valid until the next gather)."""
+        self._collect(block=False)
         ready, self._ready = self._ready, None
-        if ready is not None and ready[0] is X and np.array_equal(ready[1], idx):
+        pending = self._pending
+        if pending is not None and pending[0] is X and np.array_equal(pending[1], idx):
+            self._note_late(True)                       # still gathering this very batch
+        elif ready is not None and ready[0] is X and np.array_equal(ready[1], idx):
+            self._note_late(False)
             self._cur = ready[2]
             return self._bufs[self._cur][:len(idx)]
+        if pending is not None and pending[2] == self._cur:
+            self._cur = (self._cur + 1) % 3
         out = self._bufs[self._cur][:len(idx)]
         np.take(X, idx, axis=0, out=out, mode="clip")
         return out
 
+    def _note_late(self, late: bool) -> None:
+        self._late = self._late[-3:] + [late]
+        if sum(self._late) >= 2:
+            self._late, self._pause = [], PAUSE_STEPS
+
     def prefetch(self, X, idx) -> bool:
-        """Start gathering ``X[idx]`` on the helper thread into the buffer not in use. False (nothing
+        """Start gathering ``X[idx]`` on the helper thread into a buffer not in use. False (nothing
         started) on one core, on the helper thread itself, inside another split, when the helper is busy
-        with another caller's work, or for a while after it was late."""
-        if _halves.WORKERS < 2 or getattr(_halves._nested, "on", False):
+        (with a late gather, or another caller's work), or for a while after it was late."""
+        if _halves.WORKERS < 2 or getattr(_halves._nested, "on", False) or self._pending is not None:
             return False
         if self._pause > 0:
             self._pause -= 1
@@ -178,7 +200,7 @@ class BatchRows:
         helper = _halves._get_helper()
         if threading.current_thread() is helper.thread:
             return False
-        other = 1 - self._cur
+        other = (self._cur + 1) % 3
         idx = np.array(idx, copy=True)
         out = self._bufs[other][:len(idx)]
 
@@ -190,14 +212,11 @@ class BatchRows:
         self._pending = (X, idx, other)
         return True
 
-    def wait(self) -> None:
-        """Wait for the gather :meth:`prefetch` started (if any); its error, if any, is raised here."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            helper = _halves._get_helper()
-            t0 = time.perf_counter()
-            helper.wait()
-            self._late = self._late[-3:] + [time.perf_counter() - t0 > LATE_SECONDS]
-            self._ready = pending
-            if sum(self._late) >= 2:
-                self._late, self._pause = [], PAUSE_STEPS
+    def settle(self) -> None:
+        """Between steps: take the helper's gather if it has ended, without waiting."""
+        self._collect(block=False)
+
+    def finish(self) -> None:
+        """After the last step of a run: wait for the helper's gather (if any), which frees the helper
+        for other work; its error, if any, is raised here."""
+        self._collect(block=True)

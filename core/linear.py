@@ -245,6 +245,13 @@ class LinearClassifier:
         X_eval, y_eval = (X, yi) if eval_idx is None else (X[eval_idx], yi[eval_idx])
         bs = min(self.validated_params()["batch_size"], n)
         rows = BatchRows(bs, X.shape[1])
+        try:
+            self._epochs(X, yi, epochs, val, rows, bs, X_eval, y_eval, progress, cancel)
+        finally:
+            rows.finish()
+
+    def _epochs(self, X, yi, epochs, val, rows, bs, X_eval, y_eval, progress, cancel):
+        n = X.shape[0]
         epoch0 = (self.history_[-1].epoch if self.history_ else 0)
         for e in range(epochs):
             perm = self._rng.permutation(n)
@@ -256,6 +263,7 @@ class LinearClassifier:
                 end = start + bs >= n
                 tr = va = None
                 if end:
+                    rows.finish()                   # the helper is needed for the accuracies
                     tr = self._accuracy_idx(X_eval, y_eval)
                     va = None if val is None else self._accuracy_idx(*val)
                 self.history_.append(Record(self.n_iter_, epoch0 + e + 1, r.data_loss, r.reg_loss,
@@ -287,14 +295,16 @@ class LinearClassifier:
     def _step(self, X, idx, yb, it, jobs, rows, next_idx=None):
         """The update of :meth:`sgd_step` on the rows ``X[idx]`` (gathered by ``rows``, a
         :class:`core._sgd_kernel.BatchRows`; ``idx=None``: ``X`` is the batch). With ``jobs >= 2`` the
-        helper thread gathers ``X[next_idx]`` meanwhile (the same weights as ``jobs=1``)."""
+        helper thread gathers ``X[next_idx]`` meanwhile (the same weights as ``jobs=1``); the caller calls
+        ``rows.finish()`` after its last step."""
         xs = X if idx is None else rows.gather(X, idx)
-        ahead = next_idx is not None and jobs >= 2 and rows.prefetch(X, next_idx)
+        if next_idx is not None and jobs >= 2:
+            rows.prefetch(X, next_idx)
         try:
             return self._update(xs, yb, it)
         finally:
-            if ahead:
-                rows.wait()
+            if rows is not None:
+                rows.settle()
 
     def _update(self, xs, yb, it):
         hp = self.validated_params()

@@ -309,7 +309,12 @@ class Trainer:
             except TrainingDiverged as exc:
                 return exc
 
-        return run_segment(groups, len(batches), step, lambda r: isinstance(r, TrainingDiverged), cancel, self.jobs)
+        try:
+            return run_segment(groups, len(batches), step, lambda r: isinstance(r, TrainingDiverged), cancel,
+                               self.jobs)
+        finally:
+            for k in active:
+                self._bufs[k].finish()          # frees the helper (a gather ahead may still run)
 
     # ------------------------------------------------------------------ read-outs
     def accuracy(self, X, y):

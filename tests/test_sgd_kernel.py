@@ -78,7 +78,7 @@ def test_rows_gathered_ahead_are_used_and_the_batch_in_use_is_never_overwritten(
     xs = rows.gather(X, first)
     np.testing.assert_array_equal(xs, X[first])
     started = rows.prefetch(X, second)
-    rows.wait()
+    rows.finish()
     np.testing.assert_array_equal(xs, X[first])            # the other buffer took the next rows
     expected = X[second].copy()
     X[second] = -1                                         # rows changed after they were gathered ahead
@@ -95,11 +95,11 @@ def test_rows_gathered_ahead_for_other_indices_or_data_are_not_used():
     rows = BatchRows(40, X.shape[1])
     rows.gather(X, first)
     rows.prefetch(X, second)
-    rows.wait()
+    rows.finish()
     other = second[::-1].copy()
     np.testing.assert_array_equal(rows.gather(X, other), X[other])
     rows.prefetch(X, second)
-    rows.wait()
+    rows.finish()
     Y = X + 1                                              # same indices, another array
     np.testing.assert_array_equal(rows.gather(Y, second), Y[second])
     np.testing.assert_array_equal(rows.gather(X, second[:7]), X[second[:7]])   # a short last batch
@@ -123,13 +123,13 @@ def test_rows_are_gathered_ahead_on_the_helper_thread_unless_it_is_busy(monkeypa
     monkeypatch.setattr(helper, "start", spy)
     rows.gather(X, first)
     assert rows.prefetch(X, second)
-    rows.wait()
+    rows.finish()
     assert seen == ["lcl-sgd"]
     release = threading.Event()
     assert helper.start(lambda lo, hi: release.wait(5), 0, 0)   # another caller holds the helper
     try:
         assert not rows.prefetch(X, first)                # no wait for it: nothing started
-        rows.wait()                                       # and nothing to wait for
+        rows.finish()                                     # and nothing to wait for
     finally:
         release.set()
         helper.wait()
@@ -160,30 +160,68 @@ def test_a_trainer_gathers_every_next_batch_of_a_segment_ahead(monkeypatch):
     assert calls == []                                     # one core: gathered in turn
 
 
-def test_a_helper_that_keeps_this_thread_waiting_is_left_alone_for_a_while(monkeypatch):
-    """On a busy machine the helper may get no core in time; then the rows are gathered here for
-    PAUSE_STEPS steps (still the right rows), and the helper gets another chance afterwards."""
+def _gated_helper(monkeypatch, gate):
+    """The helper's gathers wait for ``gate``: a helper that got no core in time."""
+    helper = _halves._get_helper()
+    real = helper.start
+
+    def start(fn, lo, hi, blocking=True):
+        return real(lambda a, b: (gate.wait(10), fn(a, b)), lo, hi, blocking)
+
+    monkeypatch.setattr(helper, "start", start)
+    return helper
+
+
+def test_a_late_helper_is_not_waited_for_and_after_two_late_gathers_is_left_alone_for_a_while(monkeypatch):
     if _halves.WORKERS < 2:
         pytest.skip("one core: no helper thread")
     monkeypatch.setattr(_sgd_kernel, "PAUSE_STEPS", 3)
-    helper = _halves._get_helper()
-    X, first, second = _rows_data()
+    gate = threading.Event()
+    _gated_helper(monkeypatch, gate)
+    X, A, B = _rows_data()
     rows = BatchRows(40, X.shape[1])
-    late = [True]
-    real_wait = helper.wait
+    try:
+        for round_ in range(2):
+            rows.gather(X, A)
+            assert rows.prefetch(X, B)                     # the helper starts, and gets stuck
+            rows.settle()                                  # no waiting between steps
+            xs = rows.gather(X, B)                         # B is not ready: gathered here instead
+            np.testing.assert_array_equal(xs, X[B])
+            assert not np.shares_memory(xs, rows._bufs[rows._pending[2]])   # not where the helper writes
+            assert not rows.prefetch(X, A)                 # the helper is still busy
+            gate.set()
+            rows.finish()
+            gate.clear()
+        started = []
+        for i in range(6):                                 # late twice: 3 steps without the helper
+            gate.set()
+            rows.gather(X, (A, B)[i % 2])
+            started.append(rows.prefetch(X, (B, A)[i % 2]))
+            rows.finish()
+        assert started == [False, False, False, True, True, True]
+    finally:
+        gate.set()
+        rows.finish()
 
-    def wait():
-        real_wait()
-        if late[0]:
-            time.sleep(2 * _sgd_kernel.LATE_SECONDS)          # a helper that got its core late
 
-    monkeypatch.setattr(helper, "wait", wait)
-    started = []
-    for i in range(8):
-        idx = (first, second)[i % 2]
-        np.testing.assert_array_equal(rows.gather(X, idx), X[idx])
-        started.append(rows.prefetch(X, (first, second)[(i + 1) % 2]))
-        rows.wait()
-        if i == 5:
-            late[0] = False
-    assert started == [True, True, False, False, False, True, True, True]
+def test_a_slow_helper_changes_the_speed_only(monkeypatch):
+    """Whether the next rows come from the helper or are gathered here, the weights are the same."""
+    if _halves.WORKERS < 2:
+        pytest.skip("one core: no helper thread")
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((2000, 300), dtype=np.float32)
+    y = rng.integers(0, 5, 2000)
+    W = []
+    for slow in (False, True):
+        if slow:
+            helper = _halves._get_helper()
+            real = helper.start
+            monkeypatch.setattr(helper, "start", lambda fn, lo, hi, blocking=True:
+                                real(lambda a, b: (time.sleep(0.002), fn(a, b)), lo, hi, blocking))
+        t = Trainer({"m": LinearClassifier(batch_size=100, random_state=0)}, X, y, jobs=2)
+        t.run_epoch()
+        t.step(7)
+        W.append(t.models["m"].W_.copy())
+    np.testing.assert_array_equal(W[0], W[1])
+    assert _halves._get_helper().start(lambda lo, hi: None, 0, 0, blocking=False)   # the helper is free
+    _halves._get_helper().wait()

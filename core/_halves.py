@@ -67,9 +67,10 @@ class _Helper:
         self._go.release()
         return True
 
-    def finished(self) -> bool:
-        """Whether the job handed over last has ended (without waiting; only its starter may ask)."""
-        if self._done.acquire(False):
+    def finished(self, timeout: float = 0.0) -> bool:
+        """Whether the job handed over last has ended, waiting up to ``timeout`` seconds for it (only its
+        starter may ask; :meth:`wait` still has to collect it)."""
+        if self._done.acquire(timeout > 0, timeout if timeout > 0 else -1):
             self._done.release()
             return True
         return False

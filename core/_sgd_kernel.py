@@ -15,9 +15,9 @@ Why it is written this way (CIFAR-10, D = 3072, C = 10, batch 200; measured on t
 * **One thread computes, the other gathers.** Gathering a batch's 200 random rows from a 614 MB array
   (``np.take``) is bound by memory bandwidth, ~290 us of a step. The batches of an epoch are known in
   advance, so while this thread computes batch t, the ``core._halves`` helper thread gathers batch t + 1
-  into another buffer (:class:`BatchRows`), and nobody waits for it: when the helper has not finished
-  (it may get no core in time on a busy machine, or while the GUI repaints), this thread gathers the rows
-  itself into a third buffer. When that happened in 2 of the last 4 steps, the rows are gathered here for
+  into another buffer (:class:`BatchRows`). A step waits at most 0.3 ms for it: when the helper has not
+  finished by then (it may get no core in time on a busy machine, or while the GUI repaints), this thread
+  gathers the rows itself into a third buffer. When that happened in 2 of the last 4 steps, the rows are gathered here for
   a while (:data:`PAUSE_STEPS`) without asking the helper. Computing the batch in two halves on two
   threads instead was slower once the products got fast: with a dozen hand-overs of the interpreter lock
   per step, each one waking a sleeping thread (~60 us here), the two threads waited for each other. Here
@@ -43,6 +43,9 @@ MIN_PIECE = 16
 """Pieces would be smaller than this (many classes, huge images): no cut, the calls would cost more than
 the kernels save."""
 
+
+LATE_SECONDS = 0.0003
+"""How long a step waits for the helper's gather before gathering the rows itself (~the gather's time)."""
 
 PAUSE_STEPS = 200
 """Steps to gather in this thread after the helper was late twice in four steps (then it gets another
@@ -155,12 +158,13 @@ class BatchRows:
     def shape(self):
         return self._bufs[0].shape
 
-    def _collect(self, block: bool) -> None:
-        """Take the helper's gather as ready if it has ended (``block``: wait for it). Raises its error."""
+    def _collect(self, wait) -> None:
+        """Take the helper's gather as ready if it ends within ``wait`` seconds (None: wait for it).
+        Raises its error."""
         if self._pending is None:
             return
         helper = _halves._get_helper()
-        if not block and not helper.finished():
+        if wait is not None and not helper.finished(wait):
             return
         pending, self._pending = self._pending, None
         helper.wait()
@@ -168,7 +172,7 @@ class BatchRows:
 
     def gather(self, X, idx):
         """``X[idx]`` as a ``(len(idx), D)`` view of a buffer (valid until the next gather)."""
-        self._collect(block=False)
+        self._collect(LATE_SECONDS)
         ready, self._ready = self._ready, None
         pending = self._pending
         if pending is not None and pending[0] is X and np.array_equal(pending[1], idx):
@@ -214,9 +218,9 @@ class BatchRows:
 
     def settle(self) -> None:
         """Between steps: take the helper's gather if it has ended, without waiting."""
-        self._collect(block=False)
+        self._collect(0.0)
 
     def finish(self) -> None:
         """After the last step of a run: wait for the helper's gather (if any), which frees the helper
         for other work; its error, if any, is raised here."""
-        self._collect(block=True)
+        self._collect(None)

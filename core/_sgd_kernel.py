@@ -222,5 +222,9 @@ class BatchRows:
 
     def finish(self) -> None:
         """After the last step of a run: wait for the helper's gather (if any), which frees the helper
-        for other work; its error, if any, is raised here."""
-        self._collect(None)
+        for other work; its error, if any, is raised here. Rows gathered ahead are forgotten: the next
+        run of steps starts by gathering its own."""
+        try:
+            self._collect(None)
+        finally:
+            self._ready = None

@@ -17,11 +17,11 @@ Why it is written this way (CIFAR-10, D = 3072, C = 10, batch 200; measured on t
   advance, so while this thread computes batch t, the ``core._halves`` helper thread gathers batch t + 1
   into another buffer (:class:`BatchRows`). A step waits at most 0.3 ms for it: when the helper has not
   finished by then (it may get no core in time on a busy machine, or while the GUI repaints), this thread
-  gathers the rows itself into a third buffer. When that happened in 2 of the last 4 steps, the rows are gathered here for
-  a while (:data:`PAUSE_STEPS`) without asking the helper. Computing the batch in two halves on two
-  threads instead was slower once the products got fast: with a dozen hand-overs of the interpreter lock
-  per step, each one waking a sleeping thread (~60 us here), the two threads waited for each other. Here
-  the helper is woken once per step, and the gather is shorter than the computation.
+  gathers the rows itself into a third buffer. When that happened in 2 of the last 4 steps, the rows are
+  gathered here for a while (:data:`PAUSE_STEPS`) without asking the helper. Computing the batch in two
+  halves on two threads instead was slower once the products got fast: with a dozen hand-overs of the
+  interpreter lock per step, each one waking a sleeping thread (~60 us here), the two threads waited for
+  each other. Here the helper is woken once per step, and the gather is shorter than the computation.
 * **The same weights on one core and two.** Which thread gathers changes nothing in the arithmetic, so
   ``jobs=1`` and ``jobs=2`` give the same weights to the last bit; the pieces depend only on the shapes.
 """
@@ -34,7 +34,8 @@ import numpy as np
 from core import _halves
 from core.losses import data_loss
 
-__all__ = ["SMALL_GEMM", "MIN_PIECE", "rows_times", "times_cols", "scores", "accuracy", "batch_gradient", "BatchRows"]
+__all__ = ["SMALL_GEMM", "MIN_PIECE", "LATE_SECONDS", "PAUSE_STEPS", "rows_times", "times_cols", "scores",
+           "accuracy", "batch_gradient", "BatchRows"]
 
 SMALL_GEMM = 100 ** 3
 """The largest ``M * N * K`` that OpenBLAS multiplies with its small-matrix kernels."""
@@ -43,14 +44,12 @@ MIN_PIECE = 16
 """Pieces would be smaller than this (many classes, huge images): no cut, the calls would cost more than
 the kernels save."""
 
-
 LATE_SECONDS = 0.0003
 """How long a step waits for the helper's gather before gathering the rows itself (~the gather's time)."""
 
 PAUSE_STEPS = 200
 """Steps to gather in this thread after the helper was late twice in four steps (then it gets another
 chance)."""
-
 
 
 def _piece(n: int, other: int) -> int:
@@ -75,8 +74,8 @@ def rows_times(xs, Wt, out) -> None:
 
 
 def times_cols(dsT, xs, out) -> None:
-    """``out[:] = dsT @ xs`` for ``dsT (C, h)``, ``xs (h, D)`` and ``out (C, D)`` (both with unit column
-    stride), as small products of a few columns each (the last piece may be narrower)."""
+    """``out[:] = dsT @ xs`` for ``dsT (C, h)``, ``xs (h, D)`` and ``out (C, D)``, as small products of a
+    few columns each (the last piece may be narrower)."""
     c, h = dsT.shape
     dim = xs.shape[1]
     w = _piece(dim, c * h)
@@ -104,8 +103,8 @@ def scores(X, W, b):
 
 def accuracy(W, b, X, yi, jobs: int) -> float:
     """Fraction of the rows of ``X (N, D)`` whose highest score ``X @ W.T + b`` is at class index
-    ``yi (N,)``, the rows cut in two parts (``core._halves.row_cut``), the first part on the helper thread when
-    ``jobs >= 2``; 0.0 for no rows. Call it with BLAS limited to one thread (as SGD runs)."""
+    ``yi (N,)``, the rows cut in two parts (``core._halves.row_cut``), the first part on the helper thread
+    when ``jobs >= 2``; 0.0 for no rows. Call it with BLAS limited to one thread (as SGD runs)."""
     n = X.shape[0]
     if n == 0:
         return 0.0

@@ -72,6 +72,21 @@ def _rows_data(n=500, d=64):
     return X, rng.permutation(n)[:40], rng.permutation(n)[:40]
 
 
+def _before_helper_jobs(monkeypatch, before):
+    """Every job handed to the helper thread first calls ``before()`` there; returns the helper."""
+    helper = _halves._get_helper()
+    real = helper.start
+
+    def start(fn, lo, hi, blocking=True):
+        def job(a, b):
+            before()
+            fn(a, b)
+        return real(job, lo, hi, blocking)
+
+    monkeypatch.setattr(helper, "start", start)
+    return helper
+
+
 def test_rows_gathered_ahead_are_used_and_the_batch_in_use_is_never_overwritten():
     X, first, second = _rows_data()
     rows = BatchRows(40, X.shape[1])
@@ -112,16 +127,7 @@ def test_rows_are_gathered_ahead_on_the_helper_thread_unless_it_is_busy(monkeypa
     X, first, second = _rows_data()
     rows = BatchRows(40, X.shape[1])
     seen = []
-    helper = _halves._get_helper()
-    real = helper.start
-
-    def spy(fn, lo, hi, blocking=True):
-        def wrapped(a, b):
-            seen.append(threading.current_thread().name)
-            fn(a, b)
-        return real(wrapped, lo, hi, blocking)
-
-    monkeypatch.setattr(helper, "start", spy)
+    helper = _before_helper_jobs(monkeypatch, lambda: seen.append(threading.current_thread().name))
     rows.gather(X, first)
     assert rows.prefetch(X, second)
     rows.finish()
@@ -161,24 +167,12 @@ def test_a_trainer_gathers_every_next_batch_of_a_segment_ahead(monkeypatch):
     assert calls == []                                     # one core: gathered in turn
 
 
-def _gated_helper(monkeypatch, gate):
-    """The helper's gathers wait for ``gate``: a helper that got no core in time."""
-    helper = _halves._get_helper()
-    real = helper.start
-
-    def start(fn, lo, hi, blocking=True):
-        return real(lambda a, b: (gate.wait(10), fn(a, b)), lo, hi, blocking)
-
-    monkeypatch.setattr(helper, "start", start)
-    return helper
-
-
 def test_a_late_helper_is_not_waited_for_and_after_two_late_gathers_is_left_alone_for_a_while(monkeypatch):
     if _halves.WORKERS < 2:
         pytest.skip("one core: no helper thread")
     monkeypatch.setattr(_sgd_kernel, "PAUSE_STEPS", 3)
     gate = threading.Event()
-    _gated_helper(monkeypatch, gate)
+    _before_helper_jobs(monkeypatch, lambda: gate.wait(10))       # a helper that got no core in time
     X, A, B = _rows_data()
     rows = BatchRows(40, X.shape[1])
     try:
@@ -212,17 +206,18 @@ def test_a_slow_helper_changes_the_speed_only(monkeypatch):
     rng = np.random.default_rng(1)
     X = rng.standard_normal((2000, 300), dtype=np.float32)
     y = rng.integers(0, 5, 2000)
+    late = []
+    real_note = BatchRows._note_late
+    monkeypatch.setattr(BatchRows, "_note_late", lambda self, was: (late.append(was), real_note(self, was)))
     W = []
     for slow in (False, True):
         if slow:
-            helper = _halves._get_helper()
-            real = helper.start
-            monkeypatch.setattr(helper, "start", lambda fn, lo, hi, blocking=True:
-                                real(lambda a, b: (time.sleep(0.002), fn(a, b)), lo, hi, blocking))
+            _before_helper_jobs(monkeypatch, lambda: time.sleep(0.002))
         t = Trainer({"m": LinearClassifier(batch_size=100, random_state=0)}, X, y, jobs=2)
         t.run_epoch()
         t.step(7)
         W.append(t.models["m"].W_.copy())
+    assert sum(late) >= 2                                  # the slow run did gather rows itself
     np.testing.assert_array_equal(W[0], W[1])
     assert _halves._get_helper().start(lambda lo, hi: None, 0, 0, blocking=False)   # the helper is free
     _halves._get_helper().wait()

@@ -3,15 +3,17 @@ and the worst event-loop stall while training, measured with a QTimer probe. Run
 
     cd /work/main && QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_gui_training.py
 
-Options: ``--seconds 8`` (per measurement), ``--repeats 2``, ``--synthetic`` (random 32x32x3 images
+Options: ``--seconds 8`` (per measurement), ``--repeats 5``, ``--detail``, ``--synthetic`` (random 32x32x3 images
 instead of the CIFAR-10 JPEG folder in ../shared/data). Both sides use the app's defaults for the data
 set (``core.config.training_defaults``) and the same features; "core" runs ``trainer.step(n)`` in a
 plain loop, "GUI" presses Play in a shown 1600x1000 workspace (curves ~10 Hz, templates ~10 Hz,
 score inspector live) while a 20 ms QTimer records every gap in the event loop. Play trains in a child
-process (gui.train_process) where the platform can fork; the same GUI with SGD in the job thread (the
-fallback) is measured too. Runs are interleaved
-(core, GUI, core, GUI, ...) so background load hits both alike. Targets: GUI loses < 15 % of the
-throughput; no stall over 100 ms.
+process (gui.train_process) where the platform can fork; with ``--detail`` the job loop without
+repaints and the same GUI with SGD in the job thread (the fallback) are measured too. Runs are
+interleaved (core, GUI, core, GUI, ...) so background load hits both alike; the loss is reported as
+the ratio of the medians and as the median of the pairs (each GUI run against the core run just before
+it, which cancels slow drifts of the machine's load), with the pairs' range. ~4 minutes (8 with
+``--detail``). Targets: GUI loses < 15 % of the throughput; no stall over 100 ms.
 """
 from __future__ import annotations
 
@@ -104,7 +106,9 @@ def gui_live(app, ws, seconds: float, paint: bool = True) -> dict:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=8.0)
-    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--detail", action="store_true",
+                    help="also the job loop without repaints and the GUI with SGD in the job thread (2x longer)")
     ap.add_argument("--synthetic", action="store_true")
     args = ap.parse_args(argv)
 
@@ -125,8 +129,9 @@ def main(argv=None) -> None:
     print(f"{ds.summary()} · defaults: {ws.controls.values()} · {os.cpu_count()} CPUs · "
           f"load average at start {os.getloadavg()[0]:.1f}", flush=True)
     process = ws.controller.use_process
-    print("Play trains in " + ("a child process (gui.train_process); also measured: the same GUI with SGD in the "
-                               "job thread" if process else "the job thread (no fork here)"), flush=True)
+    also = "; also measured: the same GUI with SGD in the job thread" if args.detail else ""
+    print("Play trains in " + ("a child process (gui.train_process)" + also if process
+                               else "the job thread (no fork here)"), flush=True)
     rows = []
     for mode in ("softmax", "hinge", "compare"):
         c = ws.controls
@@ -135,26 +140,31 @@ def main(argv=None) -> None:
         for _ in range(args.repeats):
             core_eps.append(core_alone(ws, args.seconds))
             gui.append(gui_live(app, ws, args.seconds))
-            loop_only.append(gui_live(app, ws, args.seconds, paint=False)["eps"])
-            if process:
+            if args.detail:
+                loop_only.append(gui_live(app, ws, args.seconds, paint=False)["eps"])
+            if args.detail and process:
                 ws.controller.use_process = False          # the same GUI with SGD in the job thread
                 in_thread.append(gui_live(app, ws, args.seconds)["eps"])
                 ws.controller.use_process = True
         ce = statistics.median(core_eps)
-        ge = statistics.median(g["eps"] for g in gui)
-        le = statistics.median(loop_only)
+        gui_eps = [g["eps"] for g in gui]
+        ge = statistics.median(gui_eps)
+        paired = [1 - g / cr for g, cr in zip(gui_eps, core_eps)]     # each GUI run against the core run just before
+        le = statistics.median(loop_only) if loop_only else float("nan")
         te = statistics.median(in_thread) if in_thread else float("nan")
-        rows.append([mode, f"{ce:,.0f}", f"{le:,.0f} ({(1 - le / ce) * 100:+.0f} %)", f"{ge:,.0f}",
-                     f"{(1 - ge / ce) * 100:+.1f} %", f"{te:,.0f} ({(1 - te / ce) * 100:+.1f} %)",
+        rows.append([mode, f"{ce:,.0f}", f"{ge:,.0f}", f"{(1 - ge / ce) * 100:+.1f} %",
+                     f"{statistics.median(paired) * 100:+.1f} % ({min(paired) * 100:+.0f} … {max(paired) * 100:+.0f})",
+                     f"{le:,.0f} ({(1 - le / ce) * 100:+.0f} %)" if loop_only else "–",
+                     f"{te:,.0f} ({(1 - te / ce) * 100:+.1f} %)" if in_thread else "–",
                      f"{max(g['max_stall'] for g in gui):.0f} ms", f"{max(g['p99'] for g in gui):.0f} ms",
                      f"{statistics.median(g['templates_hz'] for g in gui):.1f} Hz"])
-        gui_eps = [g["eps"] for g in gui]
         print(f"  {mode}: core {[round(e) for e in core_eps]}  GUI {[round(e) for e in gui_eps]}  "
-              f"loop only {[round(e) for e in loop_only]}  SGD in a thread {[round(e) for e in in_thread]}  "
-              f"max stall {[round(g['max_stall']) for g in gui]} ms", flush=True)
+              f"paired loss {[round(x * 100, 1) for x in paired]} %  loop only {[round(e) for e in loop_only]}  "
+              f"SGD in a thread {[round(e) for e in in_thread]}  max stall {[round(g['max_stall']) for g in gui]} ms",
+              flush=True)
     print()
-    print_table(rows, ["mode", "core examples/s", "job loop, no repaint", "GUI examples/s", "GUI loss",
-                       "GUI, SGD in a thread (loss)",
+    print_table(rows, ["mode", "core examples/s", "GUI examples/s", "GUI loss (medians)",
+                       "GUI loss (median of pairs, range)", "job loop, no repaint", "GUI, SGD in a thread (loss)",
                        "max stall", "p99 gap", "template refresh"])
     print(f"load average at end {os.getloadavg()[0]:.1f}")
     print("\n(examples/s counts minibatch examples per second of wall time; in compare mode each example "

@@ -18,7 +18,11 @@ Why it is written this way (CIFAR-10, D = 3072, C = 10, batch 200; measured on t
   into another buffer (:class:`BatchRows`). A step waits at most 0.3 ms for it: when the helper has not
   finished by then (it may get no core in time on a busy machine, or while the GUI repaints), this thread
   gathers the rows itself into a third buffer. When that happened in 2 of the last 4 steps, the rows are
-  gathered here for a while (:data:`PAUSE_STEPS`) without asking the helper. Computing the batch in two
+  gathered here for a while without asking the helper: :data:`PAUSE_MIN_STEPS` steps at first, twice as
+  many each time the helper is late again right after a pause (a busy machine: up to :data:`PAUSE_STEPS`),
+  halved again for each gather it has ready in time. A GUI repaint in the same process group takes the
+  second core for a few milliseconds every 100 ms; with a fixed 200-step pause each such burst made the next
+  ~200 steps gather their own rows (measured: 64 % of the steps while the app trained). Computing the batch in two
   halves on two threads instead was slower once the products got fast: with a dozen hand-overs of the
   interpreter lock per step, each one waking a sleeping thread (~60 us here), the two threads waited for
   each other. Here the helper is woken once per step, and the gather is shorter than the computation.
@@ -34,7 +38,7 @@ import numpy as np
 from core import _halves
 from core.losses import data_loss
 
-__all__ = ["SMALL_GEMM", "MIN_PIECE", "LATE_SECONDS", "PAUSE_STEPS", "rows_times", "times_cols", "scores",
+__all__ = ["SMALL_GEMM", "MIN_PIECE", "LATE_SECONDS", "PAUSE_MIN_STEPS", "PAUSE_STEPS", "rows_times", "times_cols", "scores",
            "accuracy", "batch_gradient", "BatchRows"]
 
 SMALL_GEMM = 100 ** 3
@@ -47,9 +51,13 @@ the kernels save."""
 LATE_SECONDS = 0.0003
 """How long a step waits for the helper's gather before gathering the rows itself (~the gather's time)."""
 
-PAUSE_STEPS = 200
-"""Steps to gather in this thread after the helper was late twice in four steps (then it gets another
-chance)."""
+PAUSE_MIN_STEPS = 8
+"""Steps to gather in this thread after the helper was late twice in four steps, the first time (then it
+gets another chance; a short burst of other work on its core, such as a repaint, is over by then)."""
+
+PAUSE_STEPS = 256
+"""The longest such pause: each pause that is followed by the helper being late again doubles the next one
+(a machine whose other core stays busy), up to this."""
 
 
 def _piece(n: int, other: int) -> int:
@@ -152,6 +160,7 @@ class BatchRows:
         self._pending = None            # the same, while the helper gathers them (its end not collected)
         self._late = []                 # whether each of the last prefetches was still running when needed
         self._pause = 0                 # prefetches still to refuse after the helper was late
+        self._pause_len = PAUSE_MIN_STEPS   # the next pause's length (doubles while late, halves when on time)
 
     @property
     def shape(self):
@@ -187,9 +196,12 @@ class BatchRows:
         return out
 
     def _note_late(self, late: bool) -> None:
+        if not late:
+            self._pause_len = max(PAUSE_MIN_STEPS, self._pause_len // 2)
         self._late = self._late[-3:] + [late]
         if sum(self._late) >= 2:
-            self._late, self._pause = [], PAUSE_STEPS
+            self._late, self._pause = [], min(self._pause_len, PAUSE_STEPS)
+            self._pause_len = min(2 * self._pause_len, PAUSE_STEPS)
 
     def prefetch(self, X, idx) -> bool:
         """Start gathering ``X[idx]`` on the helper thread into a buffer not in use. False (nothing

@@ -199,6 +199,52 @@ def test_a_late_helper_is_not_waited_for_and_after_two_late_gathers_is_left_alon
         rows.finish()
 
 
+def _steps(rows, X, A, B, gate, pattern):
+    """A run of steps, one per entry of ``pattern``: True when the helper gets no core in time for that
+    step's prefetch (it is still gathering when the step needs the rows). Returns, per step, whether the
+    prefetch went to the helper at all."""
+    helper = _halves._get_helper()
+    started = []
+    for i, late in enumerate(pattern):
+        nxt = (B, A)[i % 2]
+        (gate.clear if late else gate.set)()
+        started.append(rows.prefetch(X, nxt))
+        if started[-1] and not late:
+            assert helper.finished(5)
+            rows.settle()                                  # on time: ready before the rows are needed
+        np.testing.assert_array_equal(rows.gather(X, nxt), X[nxt])
+        gate.set()
+        rows.finish()
+    return started
+
+
+def test_the_helper_is_left_alone_briefly_after_a_burst_and_longer_while_it_stays_late(monkeypatch):
+    """A repaint takes the helper's core for a few ms: the pause after it must be short (with a fixed 200-step
+    pause, 64 % of the app's training steps gathered their own rows). A core that stays busy doubles the
+    pause up to PAUSE_STEPS; each gather ready in time halves it again."""
+    if _halves.WORKERS < 2:
+        pytest.skip("one core: no helper thread")
+    monkeypatch.setattr(_sgd_kernel, "PAUSE_MIN_STEPS", 2)
+    monkeypatch.setattr(_sgd_kernel, "PAUSE_STEPS", 8)
+    gate = threading.Event()
+    _before_helper_jobs(monkeypatch, lambda: gate.wait(10))
+    X, A, B = _rows_data()
+    rows = BatchRows(40, X.shape[1])
+    T, F = True, False
+    try:
+        rows.gather(X, A)
+        assert _steps(rows, X, A, B, gate, [T] * 22) == (
+            [T, T, F, F] + [T, T] + [F] * 4 + [T, T] + [F] * 8 + [T, T])     # pauses of 2, 4, 8, 8 (the cap)
+        assert _steps(rows, X, A, B, gate, [F] * 9 + [T] * 7) == (
+            [F] * 8 + [T] + [T, T] + [F] * 4 + [T])        # (the last pause); on time once: 8 -> 4
+        for _ in range(3):                                 # on time often: back to the shortest pause
+            _steps(rows, X, A, B, gate, [F] * 3)
+        assert _steps(rows, X, A, B, gate, [T] * 5) == [T, T, F, F, T]
+    finally:
+        gate.set()
+        rows.finish()
+
+
 def test_a_slow_helper_changes_the_speed_only(monkeypatch):
     """Whether the next rows come from the helper or are gathered here, the weights are the same."""
     if _halves.WORKERS < 2:

@@ -38,6 +38,70 @@ CSV_COLUMNS = ("iteration", "epoch", "data_loss", "reg_loss", "total_loss", "bat
 """Header of :meth:`Trainer.history_csv` (empty cells where a value was not measured)."""
 
 
+class _Segment:
+    """The minibatches of one :meth:`Trainer.step` segment: from position ``pos`` of the epoch order ``perm``
+    on, ``left`` minibatches at most, across epoch ends (the models meet once per segment, see
+    :mod:`core._segments`; their epoch-end accuracies are measured inside it).
+
+    The orders of the epochs it reaches are drawn from ``rng`` when the segment is made, as the loop drew
+    them one epoch at a time before; :meth:`state_after` puts ``rng`` back where that loop would have left
+    it when the segment ends early (cancelled, or every model stopped), so the minibatches, the weights and
+    the generator's state are the same as with one epoch per segment."""
+
+    def __init__(self, perm, pos, n, bs, left, rng):
+        self._rng, self._n, self._pos0 = rng, n, pos
+        self._rng_state = None
+        self.perms = [perm]
+        self.batches, self.starts, self.ends, self.epoch_of = [], [], [], []
+        self.first_of = [0]                       # index of each epoch's first minibatch in the segment
+        while True:
+            starts = range(pos, n, bs)[:left]     # (a range: nothing built for the rest of the epoch)
+            p = self.perms[-1]
+            for a in starts:
+                self.batches.append(p[a:a + bs])
+                self.starts.append(a + bs)
+                self.ends.append(a + bs >= n)
+                self.epoch_of.append(len(self.perms) - 1)
+            left -= len(starts)
+            if left <= 0 or not self.ends[-1]:
+                break
+            if self._rng_state is None:
+                self._rng_state = copy.deepcopy(rng.bit_generator.state)
+            self.perms.append(rng.permutation(n))
+            self.first_of.append(len(self.batches))
+            pos = 0
+
+    def ybs(self, y):
+        return [y[idx] for idx in self.batches]
+
+    def completed(self, done: int) -> int:
+        """Epochs whose last minibatch is among the first ``done``."""
+        return sum(self.ends[:done])
+
+    def state_after(self, done: int, alive_at) -> tuple:
+        """``(perm, pos)`` after the first ``done`` minibatches (``perm`` None after an epoch's last one),
+        with the generator drawn exactly as far as the one-epoch-at-a-time loop would have: it drew the
+        next epoch's order once an epoch had ended, minibatches were still due and ``alive_at(j)`` (some
+        model was still training before minibatch ``j``)."""
+        entered = 1
+        for e in range(1, len(self.perms)):
+            if self.first_of[e] <= done and alive_at(self.first_of[e]):
+                entered = e + 1
+            else:
+                break
+        if entered < len(self.perms):              # drawn ahead, never reached: undo those draws
+            self._rng.bit_generator.state = self._rng_state
+            for _ in range(entered - 1):
+                self._rng.permutation(self._n)
+        e = entered - 1
+        if e > 0 and self.first_of[e] == done:     # entered, not a minibatch done yet
+            return self.perms[e], 0
+        if done == 0:
+            return self.perms[0], self._pos0
+        pos = self.starts[done - 1]                # (past the minibatch; at an epoch end >= n)
+        return (None if self.ends[done - 1] else self.perms[e]), pos
+
+
 class Trainer:
     """Train several :class:`~core.linear.LinearClassifier` s side by side, a few iterations at a time.
 
@@ -230,6 +294,7 @@ class Trainer:
         out = {k: [] for k in self.models}
         active = [k for k in self.models if self.stopped[k] is None]
         n = self.X_train.shape[0]
+        bs = self.batch_size
         t0 = time.perf_counter()
         seen = 0
         left = int(n_iterations)
@@ -238,40 +303,27 @@ class Trainer:
                 if self._perm is None:
                     self._perm = self._rng.permutation(n)
                     self._pos = 0
-                # a segment: the next minibatches up to the epoch's end (its accuracies are measured between)
-                bs = self.batch_size
-                starts = range(self._pos, n, bs)[:left]     # (a range: nothing built for the rest of the epoch)
-                end = starts[-1] + bs >= n
-                batches = [self._perm[a:a + bs] for a in starts]
-                ybs = [self.y_train[idx] for idx in batches]
-                results = self._run_segment(active, batches, ybs, cancel)
+                seg = _Segment(self._perm, self._pos, n, bs, left, self._rng)
+                results = self._run_segment(active, seg.batches, seg.ybs(self.y_train), seg.ends, cancel)
                 done = max(len(v) for v in results.values())
-                end = end and done == len(batches)
-                first = self.iteration
-                self.iteration += done
-                self._pos = starts[done - 1] + bs if done else self._pos
-                seen += sum(len(idx) for idx in batches[:done])
-                left -= max(done, 1)
+                first, epoch0 = self.iteration, self.epoch
                 for k in active:
-                    m = self.models[k]
-                    for j, r in enumerate(results[k]):
+                    for j, (r, tr, va) in enumerate(results[k]):
                         if isinstance(r, TrainingDiverged):
                             self.stopped[k] = str(r)
                             break
-                        tr = va = None
-                        if end and j == done - 1:
-                            tr = m._accuracy_idx(self._X_eval, self._y_eval, self.jobs)
-                            if self.X_val is not None:
-                                va = m._accuracy_idx(self.X_val, self.y_val, self.jobs)
-                        rec = Record(first + j + 1, self.epoch + 1, r.data_loss, r.reg_loss, r.total_loss,
-                                     r.batch_accuracy, tr, va, end and j == done - 1)
+                        rec = Record(first + j + 1, epoch0 + seg.epoch_of[j] + 1, r.data_loss, r.reg_loss,
+                                     r.total_loss, r.batch_accuracy, tr, va, seg.ends[j])
                         self.history[k].append(rec)
                         out[k].append(rec)
-                if end:
-                    self.epoch += 1
-                    self._perm = None
+                self.iteration += done
+                seen += sum(len(idx) for idx in seg.batches[:done])
+                left -= max(done, 1)
                 active = [k for k in active if self.stopped[k] is None]
-                if done < len(batches) and active:      # cancelled inside the segment
+                self.epoch += seg.completed(done)
+                self._perm, self._pos = seg.state_after(done, lambda j: any(
+                    not any(isinstance(r, TrainingDiverged) for r, _, _ in results[k][:j]) for k in results))
+                if done < len(seg.batches) and active:      # cancelled inside the segment
                     break
         dt = time.perf_counter() - t0
         if seen and dt > 0:
@@ -287,14 +339,16 @@ class Trainer:
         left = n if self._perm is None else n - self._pos
         return self.step(max(1, -(-left // min(self.batch_size, n))), cancel=cancel)
 
-    def _run_segment(self, active, batches, ybs, cancel):
-        """The SGD steps of every active model on the minibatches ``batches`` (row indices; labels ``ybs``):
-        name -> [StepResult, ..., TrainingDiverged when it diverged].
+    def _run_segment(self, active, batches, ybs, ends, cancel):
+        """The SGD steps of every active model on the minibatches ``batches`` (row indices; labels ``ybs``),
+        with the train and validation accuracies measured right after each minibatch that ends an epoch
+        (``ends[j]``): name -> [(StepResult, train_acc, val_acc), ...], with ``(TrainingDiverged, None,
+        None)`` last when it diverged (accuracies None where not measured).
 
         One model: this thread computes each batch while the helper thread gathers the next batch's rows
         (see :mod:`core._sgd_kernel`). Several (compare mode): the models themselves share the cores, each
-        walking the whole segment on its own (see :mod:`core._segments`). Either way each model's numbers
-        are the same as with one core."""
+        walking the whole segment on its own, epoch ends and their accuracies included (see
+        :mod:`core._segments`). Either way each model's numbers are the same as with one core."""
         parallel = len(active) > 1 and self.jobs >= 2 and WORKERS >= 2
         cut = (len(active) + 1) // 2
         groups = [active[:cut], active[cut:]] if parallel else [list(active)]
@@ -302,15 +356,21 @@ class Trainer:
         jobs = self.jobs if len(active) == 1 else 1
 
         def step(k, j):
+            m = self.models[k]
             try:
                 nxt = batches[j + 1] if j + 1 < len(batches) else None
-                return self.models[k]._step(self.X_train, batches[j], ybs[j], first + j + 1, jobs,
-                                            self._bufs[k], nxt)
+                r = m._step(self.X_train, batches[j], ybs[j], first + j + 1, jobs, self._bufs[k], nxt)
             except TrainingDiverged as exc:
-                return exc
+                return exc, None, None
+            if not ends[j]:
+                return r, None, None
+            self._bufs[k].finish()                  # the helper is free for the accuracies (one model)
+            tr = m._accuracy_idx(self._X_eval, self._y_eval, jobs)
+            va = None if self.X_val is None else m._accuracy_idx(self.X_val, self.y_val, jobs)
+            return r, tr, va
 
         try:
-            return run_segment(groups, len(batches), step, lambda r: isinstance(r, TrainingDiverged), cancel,
+            return run_segment(groups, len(batches), step, lambda r: isinstance(r[0], TrainingDiverged), cancel,
                                self.jobs)
         finally:
             for k in active:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from core import _segments
-from core.linear import LinearClassifier
+from core.linear import LinearClassifier, TrainingDiverged
 from core.training import Trainer
 
 
@@ -50,9 +50,74 @@ def test_two_models_meet_once_per_segment_on_two_threads(monkeypatch):
     t.step(10)                                       # 10 minibatches of one epoch (18 per epoch): one segment
     assert calls == [2] and t.iteration == 10
     assert models["hinge"].threads == {"lcl-sgd"} and models["softmax"].threads == {threading.current_thread().name}
-    t.step(12)                                       # crosses the epoch end: two segments, accuracies between
-    assert calls == [2, 2, 2] and t.epoch == 1
-    assert [r.iteration for r in t.history["softmax"] if r.epoch_end] == [18]
+    t.step(30)                                       # crosses two epoch ends: still one segment
+    assert calls == [2, 2] and t.epoch == 2 and t.iteration == 40
+    assert [r.iteration for r in t.history["softmax"] if r.epoch_end] == [18, 36]
+    assert models["hinge"].threads == {"lcl-sgd"}   # (the accuracies too: measured inside the segment)
+    for k, m in models.items():                      # ... on the weights right after each epoch's last minibatch
+        ref = Trainer({k: _slow(0.0, loss=m.loss)}, *_data(), jobs=1)
+        ref.run_epoch()
+        ref.run_epoch()
+        assert [(r.train_accuracy, r.val_accuracy) for r in t.history[k] if r.epoch_end] == \
+            [(r.train_accuracy, r.val_accuracy) for r in ref.history[k] if r.epoch_end]
+        assert t.history[k][:36] == ref.history[k]
+
+
+def _state(t):
+    return (t.iteration, t.epoch, None if t._perm is None else t._perm.tolist(), t._pos,
+            t._rng.bit_generator.state, {k: m.W_.tolist() for k, m in t.models.items()},
+            {k: list(h) for k, h in t.history.items()})
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize("stop_after", [5, 17, 18, 19, 36, 40])
+def test_a_segment_across_epochs_cancelled_anywhere_goes_on_like_one_epoch_at_a_time(jobs, stop_after):
+    """The orders of later epochs are drawn when the segment is made; a cancel before, at or after an epoch
+    end (18 minibatches an epoch) puts the generator back, so the run goes on with the same minibatches."""
+    t, _ = _pair(jobs)
+    claims = []
+    lock = threading.Lock()
+
+    def cancel():
+        with lock:
+            claims.append(1)
+            return len(claims) > 2 * stop_after      # two models: two polls per minibatch
+
+    t.step(50, cancel=cancel)
+    if jobs == 1:
+        assert t.iteration == stop_after             # (two threads: wherever the one ahead had got to)
+    assert stop_after <= t.iteration < 50
+    t.step(60 - t.iteration)
+    ref, _ = _pair(1)
+    while ref.iteration < 60:                        # never across an epoch end
+        ref.step(min(60 - ref.iteration, 18 - ref.iteration % 18))
+    assert _state(t) == _state(ref)
+
+
+class DivergesAt(LinearClassifier):
+    """Diverges (as SGD reports it) at iteration ``at``."""
+
+    def _step(self, X, idx, yb, it, jobs, buf, next_idx=None):
+        if it == self.at:
+            raise TrainingDiverged(f"loss exploded at iteration {it}", it, self.learning_rate)
+        return super()._step(X, idx, yb, it, jobs, buf, next_idx)
+
+
+@pytest.mark.parametrize("a_at, b_at", [(25, 30), (36, 36), (30, 37), (36, 20)])
+def test_every_model_stopping_in_a_later_epoch_leaves_the_generator_as_one_epoch_at_a_time(a_at, b_at):
+    """A segment across epochs that ends because no model trains any more (both diverged; at an epoch's last
+    minibatch, 36, or one model long before) draws no order the one-epoch-at-a-time loop would not have."""
+    def make(jobs):
+        ms = {"a": DivergesAt(batch_size=50, random_state=0), "b": DivergesAt(batch_size=50, random_state=0)}
+        ms["a"].at, ms["b"].at = a_at, b_at
+        return Trainer(ms, *_data(), jobs=jobs)
+    t = make(2)
+    t.step(100)
+    assert t.stopped["a"] and t.stopped["b"] and t.iteration == max(a_at, b_at)
+    ref = make(1)
+    while ref.iteration < 100 and any(r is None for r in ref.stopped.values()):
+        ref.step(18 - ref.iteration % 18)                # never across an epoch end
+    assert _state(t) == _state(ref)
 
 
 def test_side_by_side_gives_the_one_core_weights_and_records():

@@ -37,6 +37,9 @@ CSV_COLUMNS = ("iteration", "epoch", "data_loss", "reg_loss", "total_loss", "bat
                "train_accuracy", "val_accuracy", "epoch_end")
 """Header of :meth:`Trainer.history_csv` (empty cells where a value was not measured)."""
 
+SEGMENT_EPOCHS = 8
+"""A segment spans at most this many epochs (their orders are drawn when it is made: N int64 each)."""
+
 
 class _Segment:
     """The minibatches of one :meth:`Trainer.step` segment: from position ``pos`` of the epoch order ``perm``
@@ -63,7 +66,7 @@ class _Segment:
                 self.ends.append(a + bs >= n)
                 self.epoch_of.append(len(self.perms) - 1)
             left -= len(starts)
-            if left <= 0 or not self.ends[-1]:
+            if left <= 0 or not self.ends[-1] or len(self.perms) >= SEGMENT_EPOCHS:
                 break
             if self._rng_state is None:
                 self._rng_state = copy.deepcopy(rng.bit_generator.state)

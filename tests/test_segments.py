@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from core import _segments
+from core import _segments, training
 from core.linear import LinearClassifier, TrainingDiverged
 from core.training import Trainer
 
@@ -61,6 +61,20 @@ def test_two_models_meet_once_per_segment_on_two_threads(monkeypatch):
         assert [(r.train_accuracy, r.val_accuracy) for r in t.history[k] if r.epoch_end] == \
             [(r.train_accuracy, r.val_accuracy) for r in ref.history[k] if r.epoch_end]
         assert t.history[k][:36] == ref.history[k]
+
+
+def test_a_long_step_is_cut_every_segment_epochs(monkeypatch):
+    calls = []
+    real = _segments.halves
+    monkeypatch.setattr(_segments, "halves", lambda fn, cut, n, jobs: (calls.append(jobs), real(fn, cut, n, jobs)))
+    monkeypatch.setattr(training, "SEGMENT_EPOCHS", 2)
+    t, _ = _pair(jobs=2)
+    t.step(80)                                       # 4 4/9 epochs of 18: segments of 36, 36 and 8 minibatches
+    assert len(calls) == 3 and t.iteration == 80 and t.epoch == 4
+    ref, _ = _pair(1)
+    for n in (18, 18, 18, 18, 8):
+        ref.step(n)
+    assert _state(t) == _state(ref)
 
 
 def _state(t):

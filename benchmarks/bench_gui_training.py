@@ -153,7 +153,8 @@ def main(argv=None) -> None:
         le = statistics.median(loop_only) if loop_only else float("nan")
         te = statistics.median(in_thread) if in_thread else float("nan")
         rows.append([mode, f"{ce:,.0f}", f"{ge:,.0f}", f"{(1 - ge / ce) * 100:+.1f} %",
-                     f"{statistics.median(paired) * 100:+.1f} % ({min(paired) * 100:+.0f} … {max(paired) * 100:+.0f})",
+                     f"{statistics.median(paired) * 100:+.1f} % "
+                     f"({min(paired) * 100:+.0f} … {max(paired) * 100:+.0f})",
                      f"{le:,.0f} ({(1 - le / ce) * 100:+.0f} %)" if loop_only else "–",
                      f"{te:,.0f} ({(1 - te / ce) * 100:+.1f} %)" if in_thread else "–",
                      f"{max(g['max_stall'] for g in gui):.0f} ms", f"{max(g['p99'] for g in gui):.0f} ms",

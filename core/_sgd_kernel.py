@@ -20,9 +20,9 @@ Why it is written this way (CIFAR-10, D = 3072, C = 10, batch 200; measured on t
   gathers the rows itself into a third buffer. When that happened in 2 of the last 4 steps, the rows are
   gathered here for a while without asking the helper: :data:`PAUSE_MIN_STEPS` steps at first, twice as
   many each time the helper is late again right after a pause (a busy machine: up to :data:`PAUSE_STEPS`),
-  halved again for each gather it has ready in time. A GUI repaint in the same process group takes the
-  second core for a few milliseconds every 100 ms; with a fixed 200-step pause each such burst made the next
-  ~200 steps gather their own rows (measured: 64 % of the steps while the app trained). Computing the batch in two
+  halved again for each gather it has ready in time. A GUI repaint takes the second core for a few
+  milliseconds every 100 ms; with a fixed 200-step pause each such burst made the next ~200 steps gather
+  their own rows (measured: 64 % of the steps while the app trained; 3-4 % now). Computing the batch in two
   halves on two threads instead was slower once the products got fast: with a dozen hand-overs of the
   interpreter lock per step, each one waking a sleeping thread (~60 us here), the two threads waited for
   each other. Here the helper is woken once per step, and the gather is shorter than the computation.
@@ -38,8 +38,8 @@ import numpy as np
 from core import _halves
 from core.losses import data_loss
 
-__all__ = ["SMALL_GEMM", "MIN_PIECE", "LATE_SECONDS", "PAUSE_MIN_STEPS", "PAUSE_STEPS", "rows_times", "times_cols", "scores",
-           "accuracy", "batch_gradient", "BatchRows"]
+__all__ = ["SMALL_GEMM", "MIN_PIECE", "LATE_SECONDS", "PAUSE_MIN_STEPS", "PAUSE_STEPS", "rows_times",
+           "times_cols", "scores", "accuracy", "batch_gradient", "BatchRows"]
 
 SMALL_GEMM = 100 ** 3
 """The largest ``M * N * K`` that OpenBLAS multiplies with its small-matrix kernels."""

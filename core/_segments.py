@@ -10,8 +10,9 @@ after the other, each split over both cores: ~30 % of compare mode's time went t
 ~100 ms chunks the models met ~3 times per chunk instead of once. Compare mode trains ~10-20 % faster
 since, CIFAR-10 features, interleaved runs.) Meeting after every minibatch (as before) cost a thread
 hand-over per step (~60 us here, of a ~2 ms step) and made the faster model wait for the slower one's
-step every time; meeting once a segment, each waits only for the other's total. Compare mode trained ~6 % faster (CIFAR-10 features, the app's
-defaults, 3 interleaved A/B pairs: 98.8-103.0 k -> 104.3-111.0 k examples/s; with the GUI drawing, +4 %).
+step every time; meeting once a segment, each waits only for the other's total. Compare mode trained ~6 %
+faster (CIFAR-10 features, the app's defaults, 3 interleaved A/B pairs: 98.8-103.0 k -> 104.3-111.0 k
+examples/s; with the GUI drawing, +4 %).
 
 Each model's arithmetic is unchanged (the same calls on the same rows, whatever thread runs them), so
 the weights are the same to the last bit as with one core.

@@ -360,8 +360,8 @@ class Trainer:
 
         def step(k, j):
             m = self.models[k]
-            try:
-                nxt = batches[j + 1] if j + 1 < len(batches) else None
+            try:        # rows gathered ahead within an epoch only: at its end the helper measures accuracies
+                nxt = batches[j + 1] if j + 1 < len(batches) and not ends[j] else None
                 r = m._step(self.X_train, batches[j], ybs[j], first + j + 1, jobs, self._bufs[k], nxt)
             except TrainingDiverged as exc:
                 return exc, None, None

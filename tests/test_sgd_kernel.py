@@ -163,6 +163,11 @@ def test_a_trainer_gathers_every_next_batch_of_a_segment_ahead(monkeypatch):
     perm_rows = np.concatenate([c for c in calls])
     assert len(set(perm_rows.tolist())) == 900             # each row once, the first batch's not
     calls.clear()
+    t.step(15)                                             # across the epoch end: not the next epoch's first
+    assert len(calls) == 14 - 1                            # batch (the helper measures the accuracies then)
+    first_of_epoch_3 = t._perm[:100]
+    assert not any(np.array_equal(c, first_of_epoch_3) for c in calls)
+    calls.clear()
     Trainer({"m": LinearClassifier(batch_size=100, random_state=0)}, X, y, jobs=1).run_epoch()
     assert calls == []                                     # one core: gathered in turn
 

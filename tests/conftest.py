@@ -135,6 +135,29 @@ def _unfreeze_heap(request):
         gc.unfreeze()
 
 
+@pytest.fixture(autouse=True)
+def _widgets_deleted_by_qt(request):
+    """The widgets a GUI test leaves are deleted by Qt, parents before children, before Python's garbage collector
+    can get to them.
+
+    pytest-qt closes them and calls ``deleteLater``, but outside an event loop that deletion waits. Their Python
+    wrappers are only held by reference cycles (signal connections, pyqtgraph's back-references), so a later
+    garbage collection could free them first, in whatever order it finds them: PySide then deletes the C++ objects
+    child-first or twice, and a later paint touches freed memory (a segmentation fault in
+    ``QGraphicsView.paintEvent``, seen in CI-like runs; reproducible with ``MALLOC_PERTURB_=165``). Posting the
+    deferred deletions now lets Qt destroy each tree top-down and tell PySide, so the collection that follows only
+    frees Python shells."""
+    yield
+    if "qtbot" not in request.fixturenames and "qapp" not in request.fixturenames:
+        return
+    import gc
+
+    from PySide6 import QtCore
+
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+    gc.collect()
+
+
 @pytest.fixture(scope="module")
 def digits():
     """The bundled 8x8 digits, loaded once per test module."""

@@ -126,17 +126,7 @@ def _restore_application_style(request):
 
 
 @pytest.fixture(autouse=True)
-def _unfreeze_heap(request):
-    """The main window freezes the heap after each load (gui.heap); garbage must not stay frozen past a test."""
-    yield
-    if "qtbot" in request.fixturenames or "qapp" in request.fixturenames:
-        import gc
-
-        gc.unfreeze()
-
-
-@pytest.fixture(autouse=True)
-def _widgets_deleted_by_qt(request):
+def _widgets_deleted_by_qt_and_heap_unfrozen(request):
     """The widgets a GUI test leaves are deleted by Qt, parents before children, before Python's garbage collector
     can get to them.
 
@@ -146,7 +136,8 @@ def _widgets_deleted_by_qt(request):
     child-first or twice, and a later paint touches freed memory (a segmentation fault in
     ``QGraphicsView.paintEvent``, seen in CI-like runs; reproducible with ``MALLOC_PERTURB_=165``). Posting the
     deferred deletions now lets Qt destroy each tree top-down and tell PySide, so the collection that follows only
-    frees Python shells."""
+    frees Python shells. The main window freezes the heap after each load (gui.heap): it is unfrozen first, so no
+    garbage stays frozen past a test."""
     yield
     if "qtbot" not in request.fixturenames and "qapp" not in request.fixturenames:
         return
@@ -155,6 +146,7 @@ def _widgets_deleted_by_qt(request):
     from PySide6 import QtCore
 
     QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+    gc.unfreeze()
     gc.collect()
 
 

@@ -230,9 +230,10 @@ def search_block(Ab: np.ndarray, a_sq: np.ndarray, X: np.ndarray, b_sq: np.ndarr
     limit = np.nextafter(limit, np.float32(np.inf))     # round the float32 threshold up, never down
     V[rows0, idx0.ravel()] = np.inf                      # measured already
     # 2. every other column whose bound is within reach (only groups whose minimum is)
-    gr, gg = np.nonzero(mins <= limit[:, None])
-    hit = G[gr, gg] <= limit[gr][:, None]
-    hr, lane = np.nonzero(hit)
+    near = np.flatnonzero(mins <= limit[:, None])        # flat group numbers (2-D indexing is slower)
+    gr, gg = np.divmod(near, groups)
+    hit = np.take(G.reshape(n * groups, GROUP), near, axis=0) <= limit[gr][:, None]
+    hr, lane = np.divmod(np.flatnonzero(hit), GROUP)
     r = gr[hr]
     c = gg[hr] * GROUP + lane
     counts = np.bincount(r, minlength=n)
@@ -245,17 +246,36 @@ def search_block(Ab: np.ndarray, a_sq: np.ndarray, X: np.ndarray, b_sq: np.ndarr
     r = np.concatenate([rows0, r])
     c = np.concatenate([idx0.ravel(), c])
     d2 = np.concatenate([d0, d2])
-    order = np.lexsort((c, d2, r))
-    r, c, d2 = r[order], c[order], d2[order]
     light = np.ones(n, dtype=bool)
     light[heavy] = False
-    starts = np.searchsorted(r, np.flatnonzero(light))
+    light = np.flatnonzero(light)
     out_d = np.zeros((n, k))
     out_i = np.zeros((n, k), dtype=np.int64)
-    pos = starts[:, None] + np.arange(k)
-    out_d[light] = d2[pos]
-    out_i[light] = c[pos]
+    out_d[light], out_i[light] = _k_smallest_per_row(r, d2, c, light, k, n, m, X.shape[1])
     return out_d, out_i, heavy
+
+
+def _k_smallest_per_row(r, d2, c, rows, k, n, m, d):
+    """For each row in ``rows`` (ascending), the k entries of ``(r, d2, c)`` with ``r == row`` and the
+    smallest ``(d2, c)``: their ``d2`` (float64) and ``c`` (int64), each (len(rows), k).
+
+    The exact distances are integers ``0 <= d2 <= 255^2 d``, so ``(r, d2, c)`` packs into one int64 key
+    when the bits fit, and one sort of plain integers orders them (a fifth of a three-key lexsort's
+    time). They fit in practice: CIFAR-10 needs 8 + 28 + 16 bits for 256 queries, 3072 pixels and 50,000
+    training images; otherwise the lexsort does it."""
+    bits_c = max(1, int(m - 1).bit_length())
+    bits_d = int(255 * 255 * d).bit_length()
+    bits_r = max(1, int(n - 1).bit_length())
+    if bits_r + bits_d + bits_c <= 63:
+        key = (r.astype(np.int64) << (bits_d + bits_c)) | (d2.astype(np.int64) << bits_c) | c
+        key.sort()
+        pos = np.searchsorted(key, rows.astype(np.int64) << (bits_d + bits_c))[:, None] + np.arange(k)
+        top = key[pos]
+        return ((top >> bits_c) & ((1 << bits_d) - 1)).astype(np.float64), top & ((1 << bits_c) - 1)
+    order = np.lexsort((c, d2, r))
+    r, c, d2 = r[order], c[order], d2[order]
+    pos = np.searchsorted(r, rows)[:, None] + np.arange(k)
+    return d2[pos], c[pos]
 
 
 def _smallest(G: np.ndarray, mins: np.ndarray, k0: int) -> np.ndarray:

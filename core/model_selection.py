@@ -17,10 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.knn import KNearestNeighbor
+from core.distances import METRICS
+from core.knn import ALGORITHMS, KNearestNeighbor
 from core.metrics import accuracy
 from core.progress import check_cancel, report
-from core.validation import check_array, check_k, check_labels, check_random_state
+from core.validation import check_array, check_choice, check_k, check_labels, check_random_state
 
 __all__ = ["KFold", "CVResult", "cross_validate_knn", "cross_validate_linear"]
 
@@ -128,8 +129,8 @@ def _fold_hooks(progress, f: int, folds: int, what: str):
                                                 f"{what}: fold {f + 1}/{folds}")
 
 
-def cross_validate_knn(X, y, ks, folds: int = 5, metric: str = "l2", *, random_state=0,
-                       progress=None, cancel=None) -> CVResult:
+def cross_validate_knn(X, y, ks, folds: int = 5, metric: str = "l2", *, algorithm: str = "auto",
+                       random_state=0, progress=None, cancel=None) -> CVResult:
     """k-fold cross-validation of kNN over several k, one neighbour search per fold.
 
     Parameters
@@ -139,6 +140,8 @@ def cross_validate_knn(X, y, ks, folds: int = 5, metric: str = "l2", *, random_s
     ks : iterable of k values (each 1 <= k <= smallest training-fold size).
     folds : number of folds (stratified, shuffled with ``random_state``).
     metric : ``"l2"`` or ``"l1"``.
+    algorithm : ``"auto"`` or ``"brute"``, as in :class:`core.knn.KNearestNeighbor` (the same
+        neighbours either way; ``"brute"`` ranks every training image, so its cost does not depend on k).
     progress : called with ``(done_folds_fraction, folds, message)``.
 
     Returns
@@ -153,11 +156,13 @@ def cross_validate_knn(X, y, ks, folds: int = 5, metric: str = "l2", *, random_s
     splits = KFold(folds, random_state=random_state).split(y)
     n_train_min = min(len(tr) for tr, _ in splits)
     ks = [check_k(k, n_train_min, "k") for k in ks]
+    check_choice(metric, "metric", METRICS)
+    check_choice(algorithm, "algorithm", ALGORITHMS)
     kmax = max(ks)
     scores = np.empty((len(ks), len(splits)))
     for f, (tr, va) in enumerate(splits):
         check_cancel(cancel)
-        model = KNearestNeighbor(kmax, metric).fit(X[tr], y[tr])
+        model = KNearestNeighbor(kmax, metric, algorithm).fit(X[tr], y[tr])
         dist, idx = model.kneighbors(X[va], kmax, progress=_fold_hooks(progress, f, len(splits), "kNN"),
                                      cancel=cancel)
         preds = model.predict_from_neighbors(dist, idx, ks)

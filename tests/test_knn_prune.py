@@ -281,3 +281,19 @@ def test_seeds_are_distinct_real_images_with_the_smallest_bounds(m, k0):
             assert all(row[c] == mins[c // GROUP] for c in cols)
         else:                            # the k0 smallest of all
             assert sorted(row[cols]) == sorted(np.sort(row[:m])[:k0])
+
+
+@pytest.mark.parametrize("d", [3072, 2**40])        # packed int64 keys; too many bits -> the lexsort
+def test_k_smallest_per_row_orders_by_distance_then_index(d):
+    rng = np.random.default_rng(7)
+    n, m, k = 40, 5000, 4
+    r = np.repeat(np.arange(n), rng.integers(k, 30, n))
+    c = rng.integers(0, m, r.size)
+    d2 = rng.integers(0, 50, r.size).astype(np.float64) * (1 if d == 3072 else 2**30)   # many ties
+    perm = rng.permutation(r.size)                    # input in any order
+    rows = np.setdiff1d(np.arange(n), [3, 17])        # two rows left out (answered another way)
+    got_d, got_c = _prune._k_smallest_per_row(r[perm], d2[perm], c[perm], rows, k, n, m, d)
+    for i, row in enumerate(rows):
+        pairs = sorted(zip(d2[r == row], c[r == row]))[:k]
+        assert got_d[i].tolist() == [p[0] for p in pairs] and got_c[i].tolist() == [p[1] for p in pairs]
+    assert got_d.dtype == np.float64 and got_c.dtype == np.int64

@@ -177,3 +177,39 @@ def test_cross_validate_linear_real_classifier(small_data):
                                 estimator_params={"learning_rate": 1e-2})
     assert res.scores.shape == (2, 3) and res.best_value == 1e-3
     assert res.mean[0] > 0.6
+
+
+def test_cross_validate_knn_algorithm_brute_and_auto_agree_and_only_auto_prunes(monkeypatch):
+    """``algorithm`` reaches every fold's classifier: "auto" builds the projection lower bound of
+    core._prune on a training fold big enough for it, "brute" never does, and the scores are equal."""
+    from core import _prune
+    rng = np.random.default_rng(3)
+    n, d = 5200, 512                                  # 4160 training images per fold (>= 4096)
+    y = rng.integers(0, 5, n)
+    basis = rng.normal(0, 40, (8, d))
+    X = np.clip(128 + rng.normal(0, 1, (n, 8)) @ basis + 20 * y[:, None] + rng.normal(0, 8, (n, d)),
+                0, 255).astype(np.uint8)
+    built = []
+    real_init = _prune.Projection.__init__
+
+    def spy_init(self, *args, **kw):
+        built.append(1)
+        real_init(self, *args, **kw)
+
+    monkeypatch.setattr(_prune.Projection, "__init__", spy_init)
+    ks = [1, 2, 5, 10]
+    auto = cross_validate_knn(X, y, ks, folds=5, random_state=1)
+    assert len(built) == 5                            # the shortcut ran in every fold
+    brute = cross_validate_knn(X, y, ks, folds=5, algorithm="brute", random_state=1)
+    assert len(built) == 5                            # ... and never for "brute"
+    np.testing.assert_array_equal(auto.scores, brute.scores)
+    assert 0.3 < auto.mean.min() <= auto.mean.max() < 1.0
+
+
+def test_cross_validate_knn_rejects_an_unknown_algorithm_or_metric_before_any_work(small_data, monkeypatch):
+    X, y = small_data
+    monkeypatch.setattr(KNearestNeighbor, "fit", lambda *a, **kw: pytest.fail("fit before validation"))
+    with pytest.raises(ValueError, match=r"algorithm must be one of 'auto', 'brute' \(got algorithm='kd_tree'\)"):
+        cross_validate_knn(X, y, [1, 3], algorithm="kd_tree")
+    with pytest.raises(ValueError, match=r"metric must be one of .*\(got metric='cosine'\)"):
+        cross_validate_knn(X, y, [1, 3], metric="cosine")

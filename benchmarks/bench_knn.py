@@ -3,7 +3,7 @@
     cd /work/main && env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/bench_knn.py
 
 Options: ``--synthetic`` (random uint8 instead of the CIFAR-10 JPEG folder), ``--quick``
-(fewer repeats, skips the slow L1 baselines), ``--cv-only`` (only the cross-validation rows, ~3 min),
+(fewer repeats, skips the slow L1 baselines), ``--cv-only`` (only the cross-validation rows, ~4 min),
 ``--full`` (also measures the peak memory of a full 10000 x 50000 evaluation; peak = VmHWM of a child
 process). Data: the real CIFAR-10 JPEG folder under
 ../shared/data (10000 train + 10000 test images); for the 50000-image training set the
@@ -246,7 +246,7 @@ def main():
     ap.add_argument("--synthetic", action="store_true")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--full", action="store_true")
-    ap.add_argument("--cv-only", action="store_true", help="only the cross-validation rows (about 3 minutes)")
+    ap.add_argument("--cv-only", action="store_true", help="only the cross-validation rows (about 4 minutes)")
     args = ap.parse_args()
     if args.cv_only:
         Xtr, ytr, _, _, source = get_data(args.synthetic)

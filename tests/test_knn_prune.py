@@ -297,3 +297,38 @@ def test_k_smallest_per_row_orders_by_distance_then_index(d):
         pairs = sorted(zip(d2[r == row], c[r == row]))[:k]
         assert got_d[i].tolist() == [p[0] for p in pairs] and got_c[i].tolist() == [p[1] for p in pairs]
     assert got_d.dtype == np.float64 and got_c.dtype == np.int64
+
+
+def _brute_f64(Q, X, k):
+    """:func:`brute` through a float64 product: exact too (every sum is an integer below 2^53), and fast
+    enough for tens of thousands of training images."""
+    Qf, Xf = Q.astype(np.float64), X.astype(np.float64)
+    D = ((Qf * Qf).sum(1)[:, None] + (Xf * Xf).sum(1)[None, :] - 2 * Qf @ Xf.T).astype(np.int64)
+    order = np.lexsort((np.broadcast_to(np.arange(len(X)), D.shape), D), axis=1)[:, :k]
+    return np.take_along_axis(D, order, axis=1), order
+
+
+def test_a_larger_k_on_a_larger_training_set_uses_the_shortcut_and_stays_exact():
+    """The k limit grows with M x D (30 for 20000 images of 1536 pixels): seeds, candidates and the
+    packed per-row sort at k = 30, with exact copies of training images among the queries."""
+    rng = np.random.default_rng(11)
+    X = _images(rng, 20200, d=1536, levels=64)
+    train, Q = X[:20000], np.concatenate([X[20000:], X[:40]])
+    assert _prune.worth_it(len(Q), 20000, 1536, 30) and not _prune.worth_it(len(Q), 20000, 1536, 31)
+    dist, idx = pruned(train, Q, 30)
+    bd, bi = _brute_f64(Q, train, 30)
+    np.testing.assert_array_equal(idx, bi)
+    np.testing.assert_array_equal(dist, np.sqrt(bd).astype(np.float32))
+    assert (idx[200:, 0] == np.arange(40)).all() and (dist[200:, 0] == 0).all()
+
+
+def test_real_cifar10_k30_same_neighbours_as_an_exact_brute_force():
+    """Real CIFAR-10 (10000 training JPEGs, 300 test images), k = 30: the limit for M D = 3.1e7."""
+    from core.datasets import load
+    ds = load(str(shared_path("cifar10", "yoongikim_jpg")))
+    X, Q = ds.X_train.reshape(len(ds.X_train), -1), ds.X_test[:300].reshape(300, -1)
+    assert X.shape == (10000, 3072)
+    dist, idx = pruned(X, Q, 30)
+    bd, bi = _brute_f64(Q, X, 30)
+    np.testing.assert_array_equal(idx, bi)
+    np.testing.assert_array_equal(dist, np.sqrt(bd).astype(np.float32))

@@ -41,10 +41,17 @@ from core.regularization import penalty as penalty_fn
 from core.validation import check_in_range, check_labels, check_random_state
 
 __all__ = ["LinearClassifier", "LossParts", "StepResult", "Record", "TrainingDiverged", "EVAL_CAP",
-           "limit_blas_threads"]
+           "eval_rows", "limit_blas_threads"]
 
 EVAL_CAP = 10_000
 """Train accuracy at epoch ends is measured on at most this many (evenly spaced) training examples."""
+
+
+def eval_rows(n: int, cap: int = EVAL_CAP) -> slice:
+    """The training rows whose accuracy is measured at epoch ends: every ``step``-th of the ``n`` rows,
+    ``step = ceil(n / cap)``, so at most ``cap`` rows spread over the whole set. A slice, so ``X[rows]``
+    is a view: no copy (123 MB for 10000 CIFAR-10 rows of 50000), and BLAS reads the rows in place."""
+    return slice(0, n, max(1, -(-int(n) // int(cap))))
 
 _EXPLODE = 1e6  # a loss this many times the first loss (and > 1e6) counts as diverged
 
@@ -241,8 +248,8 @@ class LinearClassifier:
 
     def _run_epochs(self, X, yi, epochs, val, *, progress=None, cancel=None):
         n = X.shape[0]
-        eval_idx = None if n <= EVAL_CAP else np.linspace(0, n - 1, EVAL_CAP).astype(np.int64)
-        X_eval, y_eval = (X, yi) if eval_idx is None else (X[eval_idx], yi[eval_idx])
+        sub = eval_rows(n)
+        X_eval, y_eval = X[sub], yi[sub]
         bs = min(self.validated_params()["batch_size"], n)
         rows = BatchRows(bs, X.shape[1])
         try:

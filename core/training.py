@@ -28,7 +28,7 @@ import numpy as np
 from core._halves import WORKERS
 from core._sgd_kernel import BatchRows
 from core._segments import run_segment
-from core.linear import EVAL_CAP, LinearClassifier, Record, TrainingDiverged, limit_blas_threads
+from core.linear import EVAL_CAP, LinearClassifier, Record, TrainingDiverged, eval_rows, limit_blas_threads
 from core.validation import check_array, check_in_range, check_labels, check_random_state
 
 __all__ = ["Record", "Trainer", "CSV_COLUMNS"]
@@ -155,6 +155,7 @@ class Trainer:
             m.validated_params()
         self.models = dict(models)
         self.jobs = WORKERS if jobs is None else check_in_range(jobs, "jobs", 1, 64, integer=True)
+        eval_cap = check_in_range(eval_cap, "eval_cap", 1, 2**62, integer=True)
         X = check_array(X_train, "X_train")
         y = check_labels(y_train, "y_train")
         if X.shape[0] != y.shape[0]:
@@ -180,9 +181,8 @@ class Trainer:
         if present < 2:
             raise ValueError(f"y_train must contain at least 2 classes to train a classifier (got {present})")
         n = X.shape[0]
-        self._eval_idx = None if n <= eval_cap else np.linspace(0, n - 1, int(eval_cap)).astype(np.int64)
-        self._X_eval = self.X_train if self._eval_idx is None else self.X_train[self._eval_idx]
-        self._y_eval = y if self._eval_idx is None else y[self._eval_idx]
+        sub = eval_rows(n, eval_cap)                 # a view: no copy of the training rows
+        self._X_eval, self._y_eval = self.X_train[sub], y[sub]
         self.random_state = random_state
         self._rng0 = copy.deepcopy(check_random_state(random_state))
         self._model_rng0 = {k: copy.deepcopy(m.random_state) for k, m in self.models.items()

@@ -92,8 +92,9 @@ def test_train_accuracy_uses_a_capped_subset():
     m = LinearClassifier(batch_size=300, random_state=0)
     t = Trainer({"m": m}, X, y, eval_cap=50)
     r = t.step(1)["m"][0]
-    sub = np.linspace(0, 299, 50).astype(int)
+    sub = np.arange(0, 300, 6)                               # every 6th: 50 rows spread over all 300
     assert r.train_accuracy == pytest.approx(np.mean(m.predict(X[sub]) == y[sub]))
+    assert np.shares_memory(t._X_eval, t.X_train)            # a view, not a copy
 
 
 def test_set_params_applies_at_next_step_and_validates():
@@ -262,3 +263,14 @@ def test_models_with_identical_weights_are_scored_once(monkeypatch):
     calls.clear()
     acc = t.accuracy(X, y)
     assert calls == ["hinge", "softmax"] and acc == {k: m.score(X, y) for k, m in t.models.items()}
+
+
+def test_eval_cap_is_validated_and_the_subset_spreads_over_the_whole_set():
+    from core.linear import eval_rows
+    X, y = _data(n=300)
+    with pytest.raises(ValueError, match="eval_cap"):
+        Trainer({"m": LinearClassifier()}, X, y, eval_cap=0)
+    assert eval_rows(50000) == slice(0, 50000, 5) and len(range(50000)[eval_rows(50000)]) == 10000
+    assert eval_rows(10000) == slice(0, 10000, 1)            # up to the cap: every row
+    rows = range(15001)[eval_rows(15001)]                  # step 2: 7501 rows, first to last
+    assert len(rows) <= 10000 and rows[0] == 0 and rows[-1] == 15000

@@ -95,14 +95,20 @@ def smallest_k(V: np.ndarray, m: int, k: int, group_mins: np.ndarray | None = No
         Any column not in ``idx`` holds a value ``>= nxt``.
 
     ``group_mins`` may pass ``V.reshape(n, GROUP, -1).min(axis=1)`` when the caller has it already.
+    A large k gets smaller groups (down to 8 columns, so that there are at least 4 (k + 1) groups):
+    k = 100 among 8000 columns then partitions 1616 values per row instead of all 8000.
     """
     n, mp = V.shape
     kk = min(k + 1, m)
-    groups = mp // GROUP
-    if groups > 2 * kk and m > 4 * GROUP:
-        mins = V.reshape(n, GROUP, groups).min(axis=1) if group_mins is None else group_mins
-        gsel = np.argpartition(mins, kk - 1, axis=1)[:, :kk]
-        cols = (gsel[:, :, None] + groups * np.arange(GROUP)).reshape(n, kk * GROUP)
+    size = GROUP
+    while size > 8 and mp // size < 4 * kk:
+        size //= 2                                   # mp is a multiple of GROUP, so of size too
+    groups = mp // size
+    if groups > 2 * kk and m > 4 * size:
+        if group_mins is None or size != GROUP:
+            group_mins = V.reshape(n, size, groups).min(axis=1)
+        gsel = np.argpartition(group_mins, kk - 1, axis=1)[:, :kk]
+        cols = (gsel[:, :, None] + groups * np.arange(size)).reshape(n, kk * size)
         cand = np.take_along_axis(V, cols, axis=1)
     else:
         cols = None

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core import _cv_blocks
+from core._topk import padded_width
 from core.distances import METRICS
 from core.knn import ALGORITHMS, KNearestNeighbor
 from core.metrics import accuracy
@@ -133,6 +135,10 @@ def cross_validate_knn(X, y, ks, folds: int = 5, metric: str = "l2", *, algorith
                        random_state=0, progress=None, cancel=None) -> CVResult:
     """k-fold cross-validation of kNN over several k, one neighbour search per fold.
 
+    Every k is scored from one top-``max(ks)`` search per fold. Where that search would be the brute
+    force, each distance between two folds is computed once for both of them (:mod:`core._cv_blocks`:
+    half the distance work, the same neighbours).
+
     Parameters
     ----------
     X : (N, D) or (N, H, W, C) training data (uint8 stays uint8).
@@ -160,11 +166,18 @@ def cross_validate_knn(X, y, ks, folds: int = 5, metric: str = "l2", *, algorith
     check_choice(algorithm, "algorithm", ALGORITHMS)
     kmax = max(ks)
     scores = np.empty((len(ks), len(splits)))
+    blocks = _cv_blocks.FoldBlocks(X, splits, metric) if _cv_blocks.usable(X, splits, kmax, metric,
+                                                                            algorithm) else None
     for f, (tr, va) in enumerate(splits):
         check_cancel(cancel)
         model = KNearestNeighbor(kmax, metric, algorithm).fit(X[tr], y[tr])
-        dist, idx = model.kneighbors(X[va], kmax, progress=_fold_hooks(progress, f, len(splits), "kNN"),
-                                     cancel=cancel)
+        hook = _fold_hooks(progress, f, len(splits), "kNN")
+        if blocks is None:
+            dist, idx = model.kneighbors(X[va], kmax, progress=hook, cancel=cancel)
+        else:            # each pair's distances once, for both folds (see core._cv_blocks)
+            V = blocks.keys(f, padded_width(len(tr)), cancel, hook)
+            dist, idx = _cv_blocks.select(X[va], model._train_set(), V, kmax, cancel)
+            del V
         preds = model.predict_from_neighbors(dist, idx, ks)
         for i, k in enumerate(ks):
             scores[i, f] = accuracy(y[va], preds[k])

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from PySide6 import QtCore
 
-from core import distances
 from core.knn import KNearestNeighbor
 from core.model_selection import cross_validate_knn
 from gui import heap
@@ -150,25 +149,28 @@ def test_export_csv_and_png(qtbot, ws, tmp_path, monkeypatch):
 
 
 def test_one_distance_matrix_per_fold(qtbot, ws, digits, monkeypatch):
-    """Ten k values, five folds: five neighbour searches, and every image's distances computed once."""
-    searches, rows = [], []
-    original_search = KNearestNeighbor.kneighbors
-    original_keys = distances.TrainSet.keys
+    """Ten k values, five folds: one top-100 selection per fold, and every distance between two images
+    of different folds computed once (one block per pair of folds serves both), not once per k."""
+    from core import _cv_blocks
+    selections, pairs = [], []
+    real_select, real_block = _cv_blocks.select, _cv_blocks.FoldBlocks._block
 
-    def counting_search(self, X, k=None, **kw):
-        searches.append((len(X), k))
-        return original_search(self, X, k, **kw)
+    def counting_select(A, train, V, k, cancel=None):
+        selections.append((len(A), k))
+        return real_select(A, train, V, k, cancel)
 
-    def counting_keys(self, A, out, *args, **kw):
-        rows.append(len(A))
-        return original_keys(self, A, out, *args, **kw)
+    def counting_block(self, f, g, cancel):
+        out = real_block(self, f, g, cancel)
+        pairs.append(out.size)
+        return out
 
-    monkeypatch.setattr(KNearestNeighbor, "kneighbors", counting_search)
-    monkeypatch.setattr(distances.TrainSet, "keys", counting_keys)
+    monkeypatch.setattr(_cv_blocks, "select", counting_select)
+    monkeypatch.setattr(_cv_blocks.FoldBlocks, "_block", counting_block)
     _run(qtbot, ws)
-    assert len(searches) == 5 and all(k == 100 for _, k in searches)
-    assert sum(n for n, _ in searches) == digits.n_train
-    assert sum(rows) == digits.n_train                     # not n_train * 10 (one matrix per fold, not per k)
+    n = digits.n_train
+    sizes = [n_f for n_f, _ in selections]
+    assert len(selections) == 5 and all(k == 100 for _, k in selections) and sum(sizes) == n
+    assert len(pairs) == 10 and sum(pairs) == (n * n - sum(s * s for s in sizes)) // 2
 
 
 @pytest.mark.slow

@@ -7,7 +7,6 @@ import types
 import numpy as np
 import pytest
 
-from core import distances, knn as knn_mod
 from core.knn import KNearestNeighbor
 from core.metrics import accuracy
 from core.model_selection import CVResult, KFold, cross_validate_knn, cross_validate_linear
@@ -90,26 +89,74 @@ def test_cross_validate_knn_equals_naive_loop(small_data, metric):
     assert res.best_index == int(np.argmax(res.mean)) and res.best_value == ks[res.best_index]
 
 
-def test_one_distance_computation_per_fold(small_data, monkeypatch):
+def test_each_pair_of_folds_distances_computed_once(small_data, monkeypatch):
+    """Ten k, five folds, brute force: no per-fold search; one block per pair of folds covers both
+    directions, so every distance between two images of different folds is computed once, and each fold
+    selects its top-19 once."""
+    from core import _cv_blocks
     X, y = small_data
-    searches, rows = [], []
-    real_kneighbors = KNearestNeighbor.kneighbors
-    real_keys = distances.TrainSet.keys
+    pairs, selections = [], []
+    real_block, real_select = _cv_blocks.FoldBlocks._block, _cv_blocks.select
 
-    def spy_kneighbors(self, Q, k=None, **kw):
-        searches.append(k)
-        return real_kneighbors(self, Q, k, **kw)
+    def spy_block(self, f, g, cancel):
+        out = real_block(self, f, g, cancel)
+        pairs.append((f, g, out.shape))
+        return out
 
-    def spy_keys(self, A, out, *args, **kw):
-        rows.append(len(A))
-        return real_keys(self, A, out, *args, **kw)
+    def spy_select(A, train, V, k, cancel=None):
+        selections.append((len(A), V.shape[1] >= train.m, k))
+        return real_select(A, train, V, k, cancel)
 
-    monkeypatch.setattr(KNearestNeighbor, "kneighbors", spy_kneighbors)
-    monkeypatch.setattr(distances.TrainSet, "keys", spy_keys)
+    monkeypatch.setattr(_cv_blocks.FoldBlocks, "_block", spy_block)
+    monkeypatch.setattr(_cv_blocks, "select", spy_select)
+    monkeypatch.setattr(KNearestNeighbor, "kneighbors", lambda *a, **kw: pytest.fail("per-fold search"))
     cross_validate_knn(X, y, [1, 3, 5, 7, 9, 11, 13, 15, 17, 19], folds=5)
-    assert searches == [19] * 5                 # one neighbour search per fold, with max(ks)
-    assert sum(rows) == len(y)                  # each image's distance row computed once
-    assert knn_mod.TrainSet is distances.TrainSet
+    sizes = [len(va) for _, va in KFold(5, random_state=0).split(y)]
+    assert sorted((f, g) for f, g, _ in pairs) == [(f, g) for f in range(5) for g in range(f + 1, 5)]
+    assert all(shape == (sizes[f], sizes[g]) for f, g, shape in pairs)
+    assert sum(sizes[f] * sizes[g] for f, g, _ in pairs) == (len(y) ** 2 - sum(n * n for n in sizes)) // 2
+    assert selections == [(n, True, 19) for n in sizes]
+
+
+@pytest.mark.parametrize("metric", ["l2", "l1"])
+@pytest.mark.parametrize("kind", ["uint8 with many ties", "float64"])
+def test_fold_blocks_give_the_per_fold_searchs_neighbours(metric, kind):
+    from core import _cv_blocks
+    from core._topk import padded_width
+    rng = np.random.default_rng(4)
+    if kind == "float64":
+        X = rng.normal(0, 1, (600, 40))
+    else:                                             # 4 grey levels: exact ties between many distances
+        X = (rng.integers(0, 4, (600, 40)) * 85).astype(np.uint8)
+    y = rng.integers(0, 3, 600)
+    splits = KFold(4, random_state=2).split(y)
+    assert _cv_blocks.usable(X, splits, 25, metric, "brute")
+    blocks = _cv_blocks.FoldBlocks(X, splits, metric)
+    for f, (tr, va) in enumerate(splits):
+        model = KNearestNeighbor(25, metric, "brute").fit(X[tr], y[tr])
+        d_ref, i_ref = model.kneighbors(X[va])
+        V = blocks.keys(f, padded_width(len(tr)))
+        d, i = _cv_blocks.select(X[va], model._train_set(), V, 25)
+        np.testing.assert_array_equal(i, i_ref)       # same neighbours, ties in index order
+        np.testing.assert_allclose(d, d_ref, rtol=1e-5, atol=1e-5)
+    assert blocks.blocks == {} and blocks.block_calls == 6      # every block used by both folds, then freed
+
+
+def test_fold_blocks_are_not_used_where_the_shortcut_or_memory_says_no(small_data, monkeypatch):
+    from core import _cv_blocks
+    X, y = small_data
+    splits = KFold(5, random_state=0).split(y)
+    assert _cv_blocks.usable(X, splits, 10, "l2", "auto")        # 192 training images: no shortcut
+    assert not _cv_blocks.usable(X, KFold(21, random_state=0).split(y), 1, "l1", "brute")   # > MAX_FOLDS
+    monkeypatch.setattr(_cv_blocks, "MAX_IMAGES", 200)
+    assert not _cv_blocks.usable(X, splits, 10, "l2", "brute")   # 240 images > the memory cap
+    searches = []
+    real = KNearestNeighbor.kneighbors
+    monkeypatch.setattr(KNearestNeighbor, "kneighbors",
+                        lambda self, Q, k=None, **kw: searches.append(k) or real(self, Q, k, **kw))
+    res = cross_validate_knn(X, y, [1, 5], folds=5)
+    assert searches == [5] * 5                                   # the per-fold search instead
+    np.testing.assert_array_equal(res.scores, naive_cv(X, y, [1, 5], 5, "l2", 0))
 
 
 def test_cross_validate_knn_progress_cancel_and_errors(small_data):

@@ -1,0 +1,102 @@
+"""Private: k-fold cross-validation's neighbour searches with each pair's distance computed once.
+
+In k-fold cross-validation an image ``a`` of fold f is a query against every image ``b`` of the other
+folds -- and ``b``, in its own fold's turn, is a query against ``a``. A brute-force search per fold
+therefore computes every distance twice. Here the folds are taken in pairs ``(f, g)``, ``f < g``: one
+block serves both directions (L2: the product ``-2 X_f X_g^T``, from which both directions' keys
+``||b||^2 - 2 a.b`` are made exactly as :func:`core.distances._l2_keys` makes them; L1: the distances,
+symmetric). Each fold's key matrix is assembled from its blocks, and its k nearest are chosen by the same
+selection as the brute force (:func:`core.knn._select_rows`, which re-measures exactly every key that
+rounding could have put in the wrong order), so the neighbours -- and the scores -- are the same as one
+:meth:`core.knn.KNearestNeighbor.kneighbors` per fold, at half the distance work.
+
+:func:`core.model_selection.cross_validate_knn` uses it when the per-fold search would be the brute force
+(the projection shortcut of :mod:`core._prune` is faster still where it applies) and the blocks fit in
+memory (:data:`MAX_IMAGES`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from core import _prune
+from core.distances import TrainSet
+from core.progress import check_cancel
+
+__all__ = ["MAX_IMAGES", "MAX_FOLDS", "usable", "FoldBlocks", "select"]
+
+MAX_IMAGES = 16_000   # blocks alive at once: <= ~(F/2)^2 of (N/F)^2 float32 -- ~330 MB at 16000 images
+MAX_FOLDS = 20        # many tiny folds would mean many tiny blocks; the per-fold search is fine there
+SELECT_ROWS = 512     # query rows selected at a time
+
+
+def usable(X: np.ndarray, splits, k: int, metric: str, algorithm: str) -> bool:
+    """Whether the fold-pair blocks replace the per-fold searches (see the module doc)."""
+    if not (2 <= len(splits) <= MAX_FOLDS and X.shape[0] <= MAX_IMAGES):
+        return False
+    if algorithm == "auto" and metric == "l2" and X.dtype == np.uint8:   # the shortcut would be used
+        return not any(_prune.worth_it(len(va), len(tr), X.shape[1], k) for tr, va in splits)
+    return True
+
+
+class FoldBlocks:
+    """The distance blocks of one cross-validation, made as the folds need them.
+
+    ``X`` (N, D) is the whole data set and ``splits`` the folds' ``(train_idx, val_idx)`` (ascending,
+    as :class:`core.model_selection.KFold` gives them). :meth:`keys` returns fold f's ranking keys
+    against its training images in ``train_idx`` order; a block is freed once both of its folds
+    have used it.
+    """
+
+    def __init__(self, X: np.ndarray, splits, metric: str):
+        self.X, self.splits, self.metric = X, splits, metric
+        self.vals = [va for _, va in splits]
+        self.sets = [TrainSet(X[va], metric, name="X") for va in self.vals]
+        self.blocks: dict[tuple[int, int], np.ndarray] = {}
+        self.block_calls = 0          # blocks computed (each pair of folds once)
+
+    def _block(self, f: int, g: int, cancel) -> np.ndarray:
+        """(n_f, n_g) float32: ``-2 X_f X_g^T`` for L2, the distances for L1."""
+        self.block_calls += 1
+        A, B = self.X[self.vals[f]], self.sets[g]
+        if self.metric == "l1":
+            out = np.empty((len(A), B.m), dtype=np.float32)
+            B.keys(A, out, cancel=cancel)
+            return out
+        check_cancel(cancel)
+        A32 = np.multiply(A, -2, dtype=np.float32)          # exact for uint8 and float32
+        return np.matmul(A32, B.X.astype(np.float32, copy=False).T)
+
+    def keys(self, f: int, width: int, cancel=None, progress=None) -> np.ndarray:
+        """Fold f's keys (n_f, ``width`` >= its number of training images) float32, the padding +inf:
+        L2 ``||b||^2 - 2 a.b``, L1 the distance -- what ``TrainSet(X[train_idx]).keys`` would give, up to
+        float32 rounding in the products. ``progress(done, total)`` after each block."""
+        tr, va = self.splits[f]
+        V = np.full((len(va), width), np.inf, dtype=np.float32)
+        others = [g for g in range(len(self.splits)) if g != f]
+        for done, g in enumerate(others):
+            if g > f:
+                part = self.blocks[f, g] = self._block(f, g, cancel)
+            else:
+                part = self.blocks.pop((g, f)).T            # made in fold g's turn; fold f is its last user
+            cols = np.searchsorted(tr, self.vals[g])
+            if self.metric == "l2":
+                V[:, cols] = part + self.sets[g].sq_norms32
+            else:
+                V[:, cols] = part
+            if progress is not None:
+                progress(done + 1, len(others))
+        return V
+
+
+def select(A: np.ndarray, train: TrainSet, V: np.ndarray, k: int, cancel=None):
+    """The k nearest (dist (n, k) float32, idx (n, k) int64) of the query rows ``A`` from their key
+    rows ``V`` -- :func:`core.knn._select_rows` a block of rows at a time."""
+    from core.knn import _select_rows
+    n = A.shape[0]
+    dist = np.empty((n, k), dtype=np.float32)
+    idx = np.empty((n, k), dtype=np.int64)
+    for i in range(0, n, SELECT_ROWS):
+        check_cancel(cancel)
+        j = min(n, i + SELECT_ROWS)
+        dist[i:j], idx[i:j] = _select_rows(A[i:j], train, V[i:j], k)
+    return dist, idx

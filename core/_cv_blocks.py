@@ -69,7 +69,8 @@ class FoldBlocks:
     def keys(self, f: int, width: int, cancel=None, progress=None) -> np.ndarray:
         """Fold f's keys (n_f, ``width`` >= its number of training images) float32, the padding +inf:
         L2 ``||b||^2 - 2 a.b``, L1 the distance -- what ``TrainSet(X[train_idx]).keys`` would give, up to
-        float32 rounding in the products. ``progress(done, total)`` after each block."""
+        float32 rounding in the products. ``progress(done, total)`` after each block (``total`` counts
+        one more step, the selection that follows)."""
         tr, va = self.splits[f]
         V = np.full((len(va), width), np.inf, dtype=np.float32)
         others = [g for g in range(len(self.splits)) if g != f]
@@ -84,7 +85,7 @@ class FoldBlocks:
             else:
                 V[:, cols] = part
             if progress is not None:
-                progress(done + 1, len(others))
+                progress(done + 1, len(others) + 1)         # the last share is the caller's selection
         return V
 
 

@@ -207,8 +207,14 @@ class CrossValidationPanel(QtWidgets.QWidget):
             self.ks_error.show()
             self.plot.plotItem.setTitle("")
 
+        def work(ctx):
+            return run_mode(mode, X, y, Xt, yt, ks, folds, metric, vf, seed, ctx)
+
+        # k-fold CV keeps both cores for BLAS: its fold-pair products leave the GUI thread its share
+        # (CIFAR-10, 10000 images, k up to 100: 20 ms timer gaps of at most 39-53 ms, 3.5-4.2 s instead of
+        # 4.5-4.7 s); ideas #1-#3 search image by image like Evaluate and keep a core spare
         self._job = self.runner.start(
-            "knn-cv", sparing(lambda ctx: run_mode(mode, X, y, Xt, yt, ks, folds, metric, vf, seed, ctx)),
+            "knn-cv", work if mode == "cv" else sparing(work),
             label=f"Choosing k: {MODES[mode][0]}", on_result=done, on_error=failed)
 
     def cancel(self) -> None:

@@ -214,3 +214,24 @@ def test_cv_on_5000_cifar_like_images_is_responsive_and_cancellable(qtbot):
     assert ws.cv.run_button.isEnabled() and not ws.cv.cancel_button.isEnabled()
     wait_idle(qtbot, ws)
     ws.runner.shutdown()
+
+
+def test_cross_validation_keeps_both_cores_and_the_other_ideas_spare_one(qtbot, ws, monkeypatch):
+    """k-fold CV runs without the BLAS limit (its fold-pair products leave the GUI thread its share);
+    ideas #1-#3 search image by image, like Evaluate, and keep a core for the GUI."""
+    import contextlib
+
+    from gui import knn_session
+    limited = []
+
+    @contextlib.contextmanager
+    def recording():
+        limited.append(ws.cv.mode())
+        yield
+
+    monkeypatch.setattr(knn_session, "spare_core", recording)
+    _run(qtbot, ws)
+    assert limited == []
+    ws.cv.mode_combo.setCurrentIndex(ws.cv.mode_combo.findData("val"))
+    _run(qtbot, ws)
+    assert limited == ["val"]

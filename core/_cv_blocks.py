@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from core import _prune
 from core.distances import TrainSet
+from core.knn import _select_rows, uses_projection
 from core.progress import check_cancel
 
 __all__ = ["MAX_IMAGES", "MAX_FOLDS", "usable", "FoldBlocks", "select"]
@@ -33,9 +33,8 @@ def usable(X: np.ndarray, splits, k: int, metric: str, algorithm: str) -> bool:
     """Whether the fold-pair blocks replace the per-fold searches (see the module doc)."""
     if not (2 <= len(splits) <= MAX_FOLDS and X.shape[0] <= MAX_IMAGES):
         return False
-    if algorithm == "auto" and metric == "l2" and X.dtype == np.uint8:   # the shortcut would be used
-        return not any(_prune.worth_it(len(va), len(tr), X.shape[1], k) for tr, va in splits)
-    return True
+    return not any(uses_projection(algorithm, metric, X.dtype == np.uint8, len(va), len(tr), X.shape[1], k)
+                   for tr, va in splits)                # (the shortcut would be faster still)
 
 
 class FoldBlocks:
@@ -48,23 +47,24 @@ class FoldBlocks:
     """
 
     def __init__(self, X: np.ndarray, splits, metric: str):
-        self.X, self.splits, self.metric = X, splits, metric
+        self.splits, self.metric = splits, metric
         self.vals = [va for _, va in splits]
         self.sets = [TrainSet(X[va], metric, name="X") for va in self.vals]
         self.blocks: dict[tuple[int, int], np.ndarray] = {}
         self.block_calls = 0          # blocks computed (each pair of folds once)
 
-    def _block(self, f: int, g: int, cancel) -> np.ndarray:
-        """(n_f, n_g) float32: ``-2 X_f X_g^T`` for L2, the distances for L1."""
+    def _block(self, f: int, g: int, A: np.ndarray, cancel) -> np.ndarray:
+        """(n_f, n_g) float32 of folds ``f < g``, from fold f's rows ``A`` as :meth:`keys` prepared them
+        once: for L2 ``A`` is ``-2 X_f`` in float32 and the block is ``-2 X_f X_g^T``; for L1 ``A`` is
+        ``X_f`` and the block holds the distances."""
         self.block_calls += 1
-        A, B = self.X[self.vals[f]], self.sets[g]
+        B = self.sets[g]
         if self.metric == "l1":
             out = np.empty((len(A), B.m), dtype=np.float32)
             B.keys(A, out, cancel=cancel)
             return out
         check_cancel(cancel)
-        A32 = np.multiply(A, -2, dtype=np.float32)          # exact for uint8 and float32
-        return np.matmul(A32, B.X.astype(np.float32, copy=False).T)
+        return np.matmul(A, B.X.astype(np.float32, copy=False).T)
 
     def keys(self, f: int, width: int, cancel=None, progress=None) -> np.ndarray:
         """Fold f's keys (n_f, ``width`` >= its number of training images) float32, the padding +inf:
@@ -74,9 +74,12 @@ class FoldBlocks:
         tr, va = self.splits[f]
         V = np.full((len(va), width), np.inf, dtype=np.float32)
         others = [g for g in range(len(self.splits)) if g != f]
+        A = self.sets[f].X                                  # fold f's rows (gathered once, in __init__)
+        if self.metric == "l2" and f < len(self.splits) - 1:
+            A = np.multiply(A, -2, dtype=np.float32)        # exact for uint8 and float32, as in _l2_keys
         for done, g in enumerate(others):
             if g > f:
-                part = self.blocks[f, g] = self._block(f, g, cancel)
+                part = self.blocks[f, g] = self._block(f, g, A, cancel)
             else:
                 part = self.blocks.pop((g, f)).T            # made in fold g's turn; fold f is its last user
             cols = np.searchsorted(tr, self.vals[g])
@@ -92,7 +95,6 @@ class FoldBlocks:
 def select(A: np.ndarray, train: TrainSet, V: np.ndarray, k: int, cancel=None):
     """The k nearest (dist (n, k) float32, idx (n, k) int64) of the query rows ``A`` from their key
     rows ``V`` -- :func:`core.knn._select_rows` a block of rows at a time."""
-    from core.knn import _select_rows
     n = A.shape[0]
     dist = np.empty((n, k), dtype=np.float32)
     idx = np.empty((n, k), dtype=np.int64)

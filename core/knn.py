@@ -181,8 +181,7 @@ class KNearestNeighbor:
         n, m = A.shape[0], tr.m
         check_choice(self.algorithm, "algorithm", ALGORITHMS)
         proj = None
-        if self.algorithm == "auto" and tr.metric == "l2" and tr.integer and A.dtype == np.uint8 \
-                and _prune.worth_it(n, m, tr.d, k):
+        if uses_projection(self.algorithm, tr.metric, tr.integer and A.dtype == np.uint8, n, m, tr.d, k):
             try:
                 proj = self._projection(cancel)
             except (ArithmeticError, np.linalg.LinAlgError):   # no usable basis: the full search is exact too
@@ -254,6 +253,12 @@ def _check_ks(ks, n_train: int) -> list[int]:
     if not ks:
         raise ValueError("ks must contain at least one k (got an empty list)")
     return [check_k(k, n_train, "k") for k in ks]
+
+
+def uses_projection(algorithm: str, metric: str, uint8: bool, n_queries: int, m: int, d: int, k: int) -> bool:
+    """Whether :meth:`KNearestNeighbor.kneighbors` takes the projection shortcut of :mod:`core._prune`
+    (``uint8``: training and query images are both uint8) rather than ranking every training image."""
+    return algorithm == "auto" and metric == "l2" and uint8 and _prune.worth_it(n_queries, m, d, k)
 
 
 def _dense_search(A: np.ndarray, tr: TrainSet, k: int, progress, cancel):

@@ -176,7 +176,7 @@ def cross_validate_knn(X, y, ks, folds: int = 5, metric: str = "l2", *, algorith
             dist, idx = model.kneighbors(X[va], kmax, progress=hook, cancel=cancel)
         else:            # each pair's distances once, for both folds (see core._cv_blocks)
             V = blocks.keys(f, padded_width(len(tr)), cancel, hook)
-            dist, idx = _cv_blocks.select(X[va], model._train_set(), V, kmax, cancel)
+            dist, idx = _cv_blocks.select(blocks.sets[f].X, model._train_set(), V, kmax, cancel)
             del V
         preds = model.predict_from_neighbors(dist, idx, ks)
         for i, k in enumerate(ks):

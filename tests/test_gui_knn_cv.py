@@ -159,8 +159,8 @@ def test_one_distance_matrix_per_fold(qtbot, ws, digits, monkeypatch):
         selections.append((len(A), k))
         return real_select(A, train, V, k, cancel)
 
-    def counting_block(self, f, g, cancel):
-        out = real_block(self, f, g, cancel)
+    def counting_block(self, f, g, A, cancel):
+        out = real_block(self, f, g, A, cancel)
         pairs.append(out.size)
         return out
 

@@ -98,8 +98,8 @@ def test_each_pair_of_folds_distances_computed_once(small_data, monkeypatch):
     pairs, selections = [], []
     real_block, real_select = _cv_blocks.FoldBlocks._block, _cv_blocks.select
 
-    def spy_block(self, f, g, cancel):
-        out = real_block(self, f, g, cancel)
+    def spy_block(self, f, g, A, cancel):
+        out = real_block(self, f, g, A, cancel)
         pairs.append((f, g, out.shape))
         return out
 

@@ -274,3 +274,21 @@ def test_eval_cap_is_validated_and_the_subset_spreads_over_the_whole_set():
     assert eval_rows(10000) == slice(0, 10000, 1)            # up to the cap: every row
     rows = range(15001)[eval_rows(15001)]                  # step 2: 7501 rows, first to last
     assert len(rows) <= 10000 and rows[0] == 0 and rows[-1] == 15000
+
+
+def test_fit_measures_the_epoch_end_accuracy_on_a_view_of_every_nth_row(monkeypatch):
+    """fit, like Trainer, reads the accuracy's rows in place: no copy of up to EVAL_CAP training rows."""
+    X, y = _data(n=20500)                                       # above the 10000 cap: every 3rd row
+    seen = []
+    real = LinearClassifier._accuracy_idx
+
+    def spy(self, Xe, ye, *args):
+        seen.append(Xe)
+        return real(self, Xe, ye, *args)
+
+    monkeypatch.setattr(LinearClassifier, "_accuracy_idx", spy)
+    m = LinearClassifier(batch_size=500, random_state=0).fit(X, y, epochs=2)
+    assert len(seen) == 2 and all(np.shares_memory(Xe, X) for Xe in seen)
+    np.testing.assert_array_equal(seen[0], X[::3])
+    end = [r for r in m.history_ if r.epoch_end][-1]
+    assert end.train_accuracy == pytest.approx(np.mean(m.predict(X[::3]) == y[::3]))

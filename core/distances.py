@@ -13,7 +13,12 @@ result is ``(N, M)`` ``float32`` with ``out[i, j] = d(A[i], B[j])``.
   queries, NumPy products on cache-sized chunks in two threads instead). Rounding can make
   the expansion slightly negative, so it is clipped to 0 before the square root, and
   entries close to 0 (near-duplicates, where the expansion loses precision) are recomputed
-  directly, so identical images are at distance exactly 0.
+  directly, so identical images are at distance exactly 0. For ``uint8`` training images the
+  expansion is taken around ``c``, the training set's mean image rounded to integers:
+  ``||a - c||^2 + ||b - c||^2 - 2 (a - c).(b - c)`` is the same distance, its operands are
+  still exact small integers in float32, and their norms are about half as large (CIFAR-10:
+  3,400 against 7,400), so the product's rounding error -- which decides how many ranked
+  neighbours must be re-measured exactly (:func:`core.knn._select`) -- is about 4x smaller.
 
 Memory stays bounded: rows of ``A`` are processed in blocks whose ``(rows, M)`` buffer is
 at most ``BLOCK_BYTES``; ``uint8`` training rows are converted to float32 a chunk at a time
@@ -28,11 +33,14 @@ import threading
 import numpy as np
 
 from core import _topk
+from core._rowstats import (_as_key_operand, _check_center, _row_abs_sums, _row_sq_dists,
+                             _row_sq_norms, mean_image)
 from core.progress import check_cancel, report
 from core.validation import check_array, check_choice
 
 __all__ = ["METRICS", "BLOCK_BYTES", "REPAIR_FACTOR", "pairwise_distances", "iter_distance_blocks",
-           "paired_distances", "paired_keys", "distance", "TrainSet", "block_rows"]
+           "paired_distances", "paired_keys", "distance", "TrainSet", "block_rows", "mean_image",
+           "query_operand"]
 
 METRICS = ("l2", "l1")
 BLOCK_BYTES = 256 * 2**20       # budget of one (rows, M) float32 block (rows <= 1024)
@@ -109,9 +117,18 @@ class TrainSet:
 
     :class:`core.knn.KNearestNeighbor` builds one in ``fit`` so the squared norms of the
     training images are computed once, not per query.
+
+    Attributes: ``X`` (M, D); L2: ``sq_norms`` (M,) float64 exact ``||b||^2``, ``center`` (D,)
+    float32 (integers; ``None`` unless ``X`` is ``uint8``) and ``key_sq32`` (M,) float32
+    ``||b - center||^2`` (``||b||^2`` without a centre), ``key_norms`` (M,) float64 their square roots
+    and ``key_max_norm`` the largest;
+    L1: ``sums`` (M,) and ``max_sum``.
     """
 
-    def __init__(self, B, metric: str = "l2", name: str = "B"):
+    def __init__(self, B, metric: str = "l2", name: str = "B", *, center: np.ndarray | None = None):
+        """``center``: the (D,) integer-valued mean image to expand L2 around (``uint8`` only); by
+        default this set's own rounded mean. Sets whose keys are combined (the fold blocks of
+        :mod:`core._cv_blocks`) pass the same one."""
         check_choice(metric, "metric", METRICS)
         B = check_array(B, name)
         if B.dtype == np.bool_:
@@ -120,40 +137,68 @@ class TrainSet:
         self.X = np.ascontiguousarray(B)
         self.m, self.d = B.shape
         self.integer = B.dtype == np.uint8
+        self.center = None
         if metric == "l2":
             sq = _row_sq_norms(self.X)
             self.sq_norms = sq
-            self.sq_norms32 = sq.astype(np.float32)
-            self.max_norm = float(np.sqrt(sq.max()))
+            key_sq = sq
+            if self.integer:
+                self.center = mean_image(self.X) if center is None else _check_center(center, self.d)
+                key_sq = _row_sq_dists(self.X, self.center)
+            self.key_sq32 = key_sq.astype(np.float32)
+            self.key_norms = np.sqrt(key_sq)
+            self.key_max_norm = float(self.key_norms.max())
         else:
             sums = _row_abs_sums(self.X)
             self.sums = sums
             self.max_sum = float(sums.max())
 
-    def tolerance(self, A: np.ndarray, a_stat: np.ndarray) -> np.ndarray:
-        """Per query row: a bound on the float32 rounding error of the fast keys.
+    def tolerance(self, A: np.ndarray, key_stat: np.ndarray) -> np.ndarray:
+        """Per query row: a bound on the float32 rounding error of the fast keys; ``key_stat`` is
+        :meth:`key_stats` of ``A``.
 
         Zero for L1 on ``uint8`` (exact integers). For L2 it is an empirical bound,
-        ``8 eps (sqrt(D) + 2) (max||b||^2 + 2 ||a|| max||b||)``: the largest error seen on
-        10^7 CIFAR-10 pairs was ~2 eps sqrt(D) ||a|| ||b||.
+        ``8 eps (sqrt(D) + 2) (max||b'||^2 + 2 ||a'|| max||b'||)`` with ``a' = a - center``,
+        ``b' = b - center``: the largest error seen on 10^7 CIFAR-10 pairs was ~0.7 eps sqrt(D)
+        ||a|| ||b|| without the centre and ~0.16 eps sqrt(D) ||a'|| ||b'|| with it (13 against 386 in
+        absolute terms; tests/test_distances.py checks the bound on real images).
         """
         if self.metric == "l1":
             if self.integer and A.dtype == np.uint8:
                 return np.zeros(A.shape[0])
-            return 8 * _EPS32 * (math.log2(self.d) + 2) * (a_stat + self.max_sum)
-        a_norm = np.sqrt(a_stat)
-        return 8 * _EPS32 * (math.sqrt(self.d) + 2) * (self.max_norm ** 2 + 2 * a_norm * self.max_norm)
+            return 8 * _EPS32 * (math.log2(self.d) + 2) * (key_stat + self.max_sum)
+        a_norm = np.sqrt(key_stat)
+        big = self.key_max_norm
+        return 8 * _EPS32 * (math.sqrt(self.d) + 2) * (big ** 2 + 2 * a_norm * big)
+
+    def tolerance_at(self, A: np.ndarray, key_stat: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """:meth:`tolerance` of the keys of training columns ``cols`` (n, q) only: the same bound
+        with their own ``||b'||`` (``sums``) in place of the largest one, (n, q) float64."""
+        if self.metric == "l1":
+            if self.integer and A.dtype == np.uint8:
+                return np.zeros(cols.shape)
+            return 8 * _EPS32 * (math.log2(self.d) + 2) * (key_stat[:, None] + self.sums[cols])
+        b = self.key_norms[cols]
+        return 8 * _EPS32 * (math.sqrt(self.d) + 2) * (b * b + 2 * np.sqrt(key_stat)[:, None] * b)
 
     def query_stats(self, A: np.ndarray) -> np.ndarray:
-        """Squared norms (L2) or absolute sums (L1) of query rows, float64."""
+        """Squared norms (L2) or absolute sums (L1) of query rows, float64 -- exact for ``uint8``."""
         return _row_sq_norms(A) if self.metric == "l2" else _row_abs_sums(A)
+
+    def key_stats(self, A: np.ndarray, stat: np.ndarray | None = None) -> np.ndarray:
+        """What turns a row of keys into distances: L2 ``||a - center||^2`` (``||a||^2`` without a
+        centre; then ``stat`` = :meth:`query_stats` is reused if given), L1 the absolute sums."""
+        if self.center is None:
+            return self.query_stats(A) if stat is None else stat
+        return _row_sq_dists(A, self.center)
 
     def keys(self, A: np.ndarray, out: np.ndarray, stop: threading.Event | None = None,
              cancel=None) -> None:
         """Fill ``out[:, :m]`` with ranking keys for query rows ``A``.
 
-        L2: ``||b||^2 - 2 a.b`` (the squared distance minus the row constant ``||a||^2``);
-        L1: the distance itself. ``out`` is ``(len(A), >= m)`` float32.
+        L2: ``||b - c||^2 - 2 (a - c).(b - c)`` with ``c`` = ``center`` (0 if None): the squared
+        distance minus the row constant :meth:`key_stats`; L1: the distance itself. ``out`` is
+        ``(len(A), >= m)`` float32.
         """
         if self.metric == "l2":
             _l2_keys(A, self, out, cancel)
@@ -161,32 +206,17 @@ class TrainSet:
             _l1_keys(A, self, out, stop, cancel)
 
 
-def _row_sq_norms(X: np.ndarray) -> np.ndarray:
-    """Exact squared norms, float64. For uint8, squares (<= 65025) go in uint32 lanes and
-    two lanes share one uint64 word, so a single integer sum adds both without overflow."""
-    out = np.empty(X.shape[0], dtype=np.float64)
-    step = max(1, 2**20 // max(1, X.shape[1]))
-    for i in range(0, X.shape[0], step):
-        x = X[i:i + step]
-        if x.dtype.kind in "ub" and x.shape[1] % 2 == 0:
-            sq = x.astype(np.uint32)
-            sq *= sq
-            s = sq.view(np.uint64).sum(axis=1)
-            out[i:i + step] = (s & _M32) + (s >> np.uint64(32))
-        else:
-            x = x.astype(np.float64)
-            out[i:i + step] = np.einsum("ij,ij->i", x, x)
-    return out
-
-
-def _row_abs_sums(X: np.ndarray) -> np.ndarray:
-    if X.dtype.kind in "ub":
-        return X.sum(axis=1, dtype=np.int64).astype(np.float64)
-    return np.abs(X).sum(axis=1, dtype=np.float64)
+def query_operand(A: np.ndarray, tr: TrainSet) -> np.ndarray:
+    """``-2 (A - center)`` float32, the left operand of the L2 key product (exact for ``uint8``)."""
+    if tr.center is None:
+        return np.multiply(A, -2, dtype=np.float32)      # exact for uint8 and float32
+    A32 = np.subtract(A, tr.center, dtype=np.float32)
+    A32 *= -2
+    return A32
 
 
 def _l2_keys(A: np.ndarray, tr: TrainSet, out: np.ndarray, cancel) -> None:
-    A32 = np.multiply(A, -2, dtype=np.float32)          # exact for uint8 and float32
+    A32 = query_operand(A, tr)
     X = tr.X
     if A.shape[0] <= _FEW_ROWS:
         _topk.split_rows(_l2_few_cols, (A32, tr, out), tr.m, None, cancel, _FEW_CHUNK)
@@ -204,11 +234,10 @@ def _l2_keys(A: np.ndarray, tr: TrainSet, out: np.ndarray, cancel) -> None:
         if buf is None:
             Bc = X[j:j2]
         else:
-            Bc = buf[:j2 - j]
-            np.copyto(Bc, X[j:j2], casting="unsafe")
+            Bc = _as_key_operand(X[j:j2], tr.center, buf[:j2 - j])
         block = out[:, j:j2]
         np.matmul(A32, Bc.T, out=block)
-        block += tr.sq_norms32[j:j2]
+        block += tr.key_sq32[j:j2]
 
 
 def _l2_few_cols(A32, tr: TrainSet, out, lo: int, hi: int, stop) -> None:
@@ -222,11 +251,10 @@ def _l2_few_cols(A32, tr: TrainSet, out, lo: int, hi: int, stop) -> None:
         if stop.is_set():
             return
         j2 = min(hi, j + _FEW_CHUNK)
-        Bc = buf[:j2 - j]
-        np.copyto(Bc, tr.X[j:j2], casting="unsafe")
+        Bc = _as_key_operand(tr.X[j:j2], tr.center, buf[:j2 - j])
         block = out[:, j:j2]
         np.einsum("ij,kj->ik", A32, Bc, out=block)
-        block += tr.sq_norms32[j:j2]
+        block += tr.key_sq32[j:j2]
 
 
 def _l1_keys(A: np.ndarray, tr: TrainSet, out: np.ndarray, stop, cancel) -> None:
@@ -347,7 +375,7 @@ def iter_distance_blocks(A, B, metric: str = "l2", *, train: TrainSet | None = N
 
 def _finish_l2(Ab: np.ndarray, tr: TrainSet, V: np.ndarray, squared: bool) -> None:
     """Turn keys ``||b||^2 - 2a.b`` into distances, repairing near-zero entries exactly."""
-    a2 = tr.query_stats(Ab)
+    a2 = tr.key_stats(Ab)
     V += a2.astype(np.float32)[:, None]
     limit = (REPAIR_FACTOR * tr.tolerance(Ab, a2)).astype(np.float32)
     r, c = np.nonzero(V <= limit[:, None])

@@ -131,12 +131,17 @@ class KNearestNeighbor:
         check_choice(self.algorithm, "algorithm", ALGORITHMS)
         X = _as_features(X, "X")
         X, y = check_X_y(X, y)
-        self.X_ = np.ascontiguousarray(X)
+        return self._fit_prepared(TrainSet(np.ascontiguousarray(X), self.metric, name="X"), y)
+
+    def _fit_prepared(self, train: TrainSet, y: np.ndarray) -> "KNearestNeighbor":
+        """``fit`` with the training set already prepared (``train.X`` and ``y`` checked, ``train``
+        made with this metric): cross-validation hands over the one its fold blocks were made for."""
+        self.X_ = train.X
         self.y_ = y
         self.classes_ = np.unique(y)
         self.n_classes_ = int(y.max()) + 1
-        self.n_train_, self.n_features_ = X.shape
-        self._train = TrainSet(self.X_, self.metric, name="X")
+        self.n_train_, self.n_features_ = train.X.shape
+        self._train = train
         self._proj = None
         return self
 
@@ -309,22 +314,26 @@ def _exact_keys(Ab: np.ndarray, stat: np.ndarray, tr: TrainSet, rows: np.ndarray
 def _select(Ab: np.ndarray, tr: TrainSet, V: np.ndarray, k: int):
     """Top-k of one block of keys, re-measuring directly wherever rounding could matter.
 
-    Keys within ``2 * tol`` of each other (tol = the float32 rounding bound of
-    :meth:`TrainSet.tolerance`) might be in the wrong order, so they are recomputed
-    exactly and the row is re-sorted. If the k-th and the (k+1)-th key are that close,
-    every training image whose key is within reach is re-measured instead. Near-zero L2
-    distances are always re-measured (the expansion loses precision there).
+    Two neighbouring keys closer than the sum of their float32 rounding bounds
+    (:meth:`TrainSet.tolerance_at`, each with its own training image's norm) might be in the
+    wrong order, so they are recomputed exactly and the row is re-sorted. If the k-th and the
+    (k+1)-th key are within twice the row's bound (:meth:`TrainSet.tolerance`, with the largest
+    norm: the (k+1)-th image is not known), every training image whose key is within reach is
+    re-measured instead. Near-zero L2 distances are always re-measured (the expansion loses
+    precision there).
     """
     m, metric = tr.m, tr.metric
     idx, vals, nxt = _topk.smallest_k(V, m, k)
-    stat = tr.query_stats(Ab)
-    tol = tr.tolerance(Ab, stat)
+    stat = tr.query_stats(Ab)                          # exact, for the re-measures
+    kstat = tr.key_stats(Ab, stat)                     # keys + kstat = distances (L2: squared)
+    tol = tr.tolerance(Ab, kstat)
     v = vals.astype(np.float64)
-    close = np.diff(v, axis=1) <= 2 * tol[:, None]
+    tol_at = tr.tolerance_at(Ab, kstat, idx)
+    close = np.diff(v, axis=1) <= tol_at[:, 1:] + tol_at[:, :-1]
     unsure = np.zeros(v.shape, dtype=bool)
     unsure[:, 1:] |= close
     unsure[:, :-1] |= close
-    val = v + stat[:, None] if metric == "l2" else v
+    val = v + kstat[:, None] if metric == "l2" else v
     if metric == "l2":
         unsure |= val <= REPAIR_FACTOR * tol[:, None]
     edge = np.flatnonzero(nxt.astype(np.float64) - v[:, -1] <= 2 * tol)

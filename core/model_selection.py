@@ -170,11 +170,13 @@ def cross_validate_knn(X, y, ks, folds: int = 5, metric: str = "l2", *, algorith
                                                                             algorithm) else None
     for f, (tr, va) in enumerate(splits):
         check_cancel(cancel)
-        model = KNearestNeighbor(kmax, metric, algorithm).fit(X[tr], y[tr])
+        model = KNearestNeighbor(kmax, metric, algorithm)
         hook = _fold_hooks(progress, f, len(splits), "kNN")
         if blocks is None:
+            model.fit(X[tr], y[tr])
             dist, idx = model.kneighbors(X[va], kmax, progress=hook, cancel=cancel)
         else:            # each pair's distances once, for both folds (see core._cv_blocks)
+            model._fit_prepared(blocks.train_set(X[tr]), y[tr])
             V = blocks.keys(f, padded_width(len(tr)), cancel, hook)
             dist, idx = _cv_blocks.select(blocks.sets[f].X, model._train_set(), V, kmax, cancel)
             del V

@@ -177,3 +177,62 @@ def test_cancel_stops_worker_threads_mid_block():
     full = time.perf_counter()
     pairwise_distances(A, B, "l1")
     assert stopped < 0.8 * (time.perf_counter() - full) + 0.25
+
+
+def test_uint8_l2_keys_expand_around_the_rounded_mean_image():
+    rng = np.random.default_rng(7)
+    X = rng.integers(90, 256, (300, 50), dtype=np.uint8)
+    Q = rng.integers(0, 256, (20, 50), dtype=np.uint8)
+    tr = dmod.TrainSet(X)
+    Xf, Qf = X.astype(np.float64), Q.astype(np.float64)
+    np.testing.assert_array_equal(tr.center, np.round(Xf.mean(axis=0)))
+    np.testing.assert_array_equal(tr.sq_norms, (Xf ** 2).sum(axis=1))         # exact norms stay uncentred
+    np.testing.assert_array_equal(tr.key_sq32, ((Xf - tr.center) ** 2).sum(axis=1).astype(np.float32))
+    ks = tr.key_stats(Q)
+    np.testing.assert_array_equal(ks, ((Qf - tr.center) ** 2).sum(axis=1))
+    V = np.empty((20, 300), dtype=np.float32)
+    tr.keys(Q, V)
+    np.testing.assert_array_equal(V + ks[:, None], cdist(Qf, Xf, "sqeuclidean"))   # small D: exact
+    given = dmod.TrainSet(X, center=np.zeros(50))
+    np.testing.assert_array_equal(given.key_stats(Q), (Qf ** 2).sum(axis=1))
+    assert dmod.TrainSet(Xf).center is None and dmod.TrainSet(X, "l1").center is None
+    with pytest.raises(ValueError, match=r"center must be 50 integers in 0\.\.255"):
+        dmod.TrainSet(X, center=np.full(50, 0.5))
+    with pytest.raises(ValueError, match=r"center must be 50 integers"):
+        dmod.TrainSet(X, center=np.zeros(49))
+
+
+def test_mean_image_sums_without_overflow_in_chunks():
+    X = np.full((70_000, 64), 255, dtype=np.uint8)    # two chunks of 65536 rows
+    X[::2, 1] = 0
+    X[:, 2] = np.arange(70_000) % 7
+    X[:66_000, 3] = 0                                 # the mean of a column is not the same in both chunks
+    np.testing.assert_array_equal(dmod.mean_image(X), np.round(X.mean(axis=0)))
+
+
+def test_centring_shrinks_the_rounding_bound_on_real_cifar10_and_the_bound_holds():
+    """Real CIFAR-10: the float32 keys' error stays within the bound with and without the centre, and the
+    centre makes both the bound and the error ~4x smaller (the bound decides how many of the ranked
+    neighbours are re-measured exactly)."""
+    from core.datasets import load
+    from tests.conftest import shared_path
+    ds = load(str(shared_path("cifar10", "yoongikim_jpg")))
+    X = ds.X_train.reshape(len(ds.X_train), -1)[:4000]
+    Q = ds.X_test[:300].reshape(300, -1)
+    Xf, Qf = X.astype(np.float64), Q.astype(np.float64)
+    exact = (Qf ** 2).sum(axis=1)[:, None] + (Xf ** 2).sum(axis=1) - 2 * Qf @ Xf.T    # integers: exact
+    worst, bound = {}, {}
+    for name, center in (("centred", None), ("plain", np.zeros(3072))):
+        tr = dmod.TrainSet(X, center=center)
+        V = np.empty((300, 4000), dtype=np.float32)
+        tr.keys(Q, V)
+        ks = tr.key_stats(Q)
+        err = np.abs(V + ks[:, None] - exact)
+        tol = tr.tolerance(Q, ks)
+        assert (err <= tol[:, None]).all(), name
+        tol_at = tr.tolerance_at(Q, ks, np.broadcast_to(np.arange(4000), (300, 4000)))
+        assert (err <= tol_at).all() and (tol_at <= tol[:, None]).all(), name
+        assert np.allclose(tol_at[:, np.argmax(tr.key_norms)], tol), name     # the largest norm: the row's bound
+        worst[name], bound[name] = err.max(), tol.max()
+    assert bound["centred"] < 0.35 * bound["plain"]
+    assert worst["centred"] < 0.25 * worst["plain"]

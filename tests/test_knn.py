@@ -226,3 +226,26 @@ def test_kneighbors_property(n_train, n_test, d, k, metric, kind, levels, seed):
     rd, ri = reference_kneighbors(Q, X, k, metric)
     np.testing.assert_array_equal(idx, ri)
     np.testing.assert_allclose(dist, rd, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("k", [2, 5])
+def test_neighbours_one_unit_apart_are_ordered_exactly_despite_float32_keys(k):
+    """Each query is a training image plus noise, and a twin of that image -- one pixel one level
+    brighter, stored at a lower index -- is one squared unit farther. The float32 keys (~5e7, a float32
+    step of 4) cannot tell the two apart; only re-measuring close keys exactly (knn._select) puts the
+    image before its twin. 3072 bright/dark pixels make the norms as large as CIFAR-10's; the noise keeps the distances out
+    of reach of the near-zero repair."""
+    rng = np.random.default_rng(11)
+    base = rng.choice(np.array([20, 235], dtype=np.uint8), size=(40, 3072))
+    twin = base.copy()
+    twin[:, 100] += 1                                    # one level brighter at pixel 100
+    X = np.concatenate([twin, base, rng.integers(0, 256, (200, 3072), dtype=np.uint8)])
+    Q = (base + rng.integers(-15, 16, base.shape)).astype(np.uint8)    # d^2 ~ 250000: not "near zero"
+    Q[:, 100] = base[:, 100]                             # so the twin is exactly one squared unit farther
+    model = KNearestNeighbor(k, "l2", "brute").fit(X, np.zeros(len(X), dtype=np.int64))
+    dist, idx = model.kneighbors(Q)
+    d2 = ((Q.astype(np.int64) - X[idx[:, 0]].astype(np.int64)) ** 2).sum(axis=1)
+    d2_twin = ((Q.astype(np.int64) - twin.astype(np.int64)) ** 2).sum(axis=1)
+    np.testing.assert_array_equal(d2_twin, d2 + 1)
+    np.testing.assert_array_equal(idx[:, 0], np.arange(40) + 40)    # the image itself ...
+    np.testing.assert_array_equal(idx[:, 1], np.arange(40))         # ... then its twin

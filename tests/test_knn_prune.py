@@ -322,13 +322,31 @@ def test_a_larger_k_on_a_larger_training_set_uses_the_shortcut_and_stays_exact()
     assert (idx[200:, 0] == np.arange(40)).all() and (dist[200:, 0] == 0).all()
 
 
-def test_real_cifar10_k30_same_neighbours_as_an_exact_brute_force():
-    """Real CIFAR-10 (10000 training JPEGs, 300 test images), k = 30: the limit for M D = 3.1e7."""
+@pytest.fixture(scope="module")
+def cifar_pixels():
+    """Real CIFAR-10: the 10000 training JPEGs and 300 test images, (N, 3072) uint8."""
     from core.datasets import load
     ds = load(str(shared_path("cifar10", "yoongikim_jpg")))
-    X, Q = ds.X_train.reshape(len(ds.X_train), -1), ds.X_test[:300].reshape(300, -1)
+    return ds.X_train.reshape(len(ds.X_train), -1), ds.X_test[:300].reshape(300, -1)
+
+
+def test_real_cifar10_k30_same_neighbours_as_an_exact_brute_force(cifar_pixels):
+    """Real CIFAR-10 (10000 training JPEGs, 300 test images), k = 30: the limit for M D = 3.1e7."""
+    X, Q = cifar_pixels
     assert X.shape == (10000, 3072)
     dist, idx = pruned(X, Q, 30)
     bd, bi = _brute_f64(Q, X, 30)
     np.testing.assert_array_equal(idx, bi)
     np.testing.assert_array_equal(dist, np.sqrt(bd).astype(np.float32))
+
+
+def test_real_cifar10_full_search_k100_same_neighbours_as_an_exact_brute_force(cifar_pixels):
+    """The full search at k = 100 on real CIFAR-10: deep in the ranking, neighbouring float32 keys are
+    often closer than their rounding bounds and are re-measured and re-sorted (knn._select, each key's
+    bound with its own image's norm); the ranking must still be the exact one."""
+    X, Q = cifar_pixels
+    model = KNearestNeighbor(100, "l2", "brute").fit(X, np.zeros(len(X), dtype=np.int64))
+    dist, idx = model.kneighbors(Q[:200])
+    bd, bi = _brute_f64(Q[:200], X, 100)
+    np.testing.assert_array_equal(idx, bi)
+    np.testing.assert_allclose(dist, np.sqrt(bd), rtol=1e-6)    # keys not re-measured: float32 rounding

@@ -136,7 +136,7 @@ def test_fold_blocks_give_the_per_fold_searchs_neighbours(metric, kind):
         model = KNearestNeighbor(25, metric, "brute").fit(X[tr], y[tr])
         d_ref, i_ref = model.kneighbors(X[va])
         V = blocks.keys(f, padded_width(len(tr)))
-        d, i = _cv_blocks.select(X[va], model._train_set(), V, 25)
+        d, i = _cv_blocks.select(X[va], blocks.train_set(X[tr]), V, 25)   # keys and set: one centre
         np.testing.assert_array_equal(i, i_ref)       # same neighbours, ties in index order
         np.testing.assert_allclose(d, d_ref, rtol=1e-5, atol=1e-5)
     assert blocks.blocks == {} and blocks.block_calls == 6      # every block used by both folds, then freed

@@ -56,6 +56,15 @@ class FoldBlocks:
         self.sets = [TrainSet(X[va], metric, name="X", center=self.center) for va in self.vals]
         self.blocks: dict[tuple[int, int], np.ndarray] = {}
         self.block_calls = 0          # blocks computed (each pair of folds once)
+        self._buffers: dict[str, np.ndarray] = {}
+
+    def _buffer(self, name: str, rows: int, cols: int) -> np.ndarray:
+        """A C-contiguous (rows, cols) float32 view of a buffer kept across folds (the folds' sizes
+        differ by one at most; fresh pages of ~65 MB per fold cost ~20 ms to fault in)."""
+        flat = self._buffers.get(name)
+        if flat is None or flat.size < rows * cols:
+            flat = self._buffers[name] = np.empty(rows * cols, dtype=np.float32)
+        return flat[:rows * cols].reshape(rows, cols)
 
     def _block(self, f: int, g: int, A: np.ndarray, cancel) -> np.ndarray:
         """(n_f, n_g) float32 of folds ``f < g``, from fold f's rows ``A`` as :meth:`keys` prepared them
@@ -79,12 +88,12 @@ class FoldBlocks:
 
     def keys(self, f: int, width: int, cancel=None, progress=None) -> np.ndarray:
         """Fold f's keys (n_f, ``width`` >= its number of training images) float32, the padding +inf:
-        L2 ``||b||^2 - 2 a.b``, L1 the distance -- what ``TrainSet(X[train_idx]).keys`` would give, up to
-        float32 rounding in the products. ``progress(done, total)`` after each block (``total`` counts
-        one more step, the selection that follows)."""
+        what :meth:`train_set` ``(X[train_idx]).keys`` would give, up to float32 rounding in the products.
+        The array is reused by the next call. ``progress(done, total)`` after each block (``total``
+        counts one more step, the selection that follows)."""
         tr, va = self.splits[f]
         m = len(tr)
-        V = np.empty((len(va), width), dtype=np.float32)
+        V = self._buffer("keys", len(va), width)
         V[:, m:] = np.inf
         others = [g for g in range(len(self.splits)) if g != f]
         A = self.sets[f].X                                  # fold f's rows (gathered once, in __init__)
@@ -92,7 +101,7 @@ class FoldBlocks:
             A = query_operand(A, self.sets[f])              # -2 (X_f - c), exact, as in _l2_keys
         # the blocks side by side, fold after fold, then one gather into train_idx order (a column
         # gather of whole rows is ~2.5x faster than scattering each block's columns into place)
-        grouped = np.empty((len(va), m), dtype=np.float32)
+        grouped = self._buffer("grouped", len(va), m)
         at = 0
         for done, g in enumerate(others):
             if g > f:

@@ -52,7 +52,8 @@ class FoldBlocks:
         self.vals = [va for _, va in splits]
         # one centre for every fold (uint8 L2, see core.distances): blocks made for two folds, and
         # each fold's training set (train_set), must expand around the same image
-        self.center = mean_image(X) if metric == "l2" and X.dtype == np.uint8 else None
+        X8 = X.view(np.uint8) if X.dtype == np.bool_ else X          # as TrainSet sees it
+        self.center = mean_image(X8) if metric == "l2" and X8.dtype == np.uint8 else None
         self.sets = [TrainSet(X[va], metric, name="X", center=self.center) for va in self.vals]
         self.blocks: dict[tuple[int, int], np.ndarray] = {}
         self.block_calls = 0          # blocks computed (each pair of folds once)
@@ -98,7 +99,7 @@ class FoldBlocks:
         others = [g for g in range(len(self.splits)) if g != f]
         A = self.sets[f].X                                  # fold f's rows (gathered once, in __init__)
         if self.metric == "l2" and f < len(self.splits) - 1:
-            A = query_operand(A, self.sets[f])              # -2 (X_f - c), exact, as in _l2_keys
+            A = query_operand(A, self.center)               # -2 (X_f - c), exact, as in _l2_keys
         # the blocks side by side, fold after fold, then one gather into train_idx order (a column
         # gather of whole rows is ~2.5x faster than scattering each block's columns into place)
         grouped = self._buffer("grouped", len(va), m)
@@ -110,7 +111,7 @@ class FoldBlocks:
                 part = self.blocks.pop((g, f)).T            # made in fold g's turn; fold f is its last user
             dest = grouped[:, at:at + part.shape[1]]
             if self.metric == "l2":
-                np.add(part, self.sets[g].key_sq32, out=dest)
+                np.add(part, self.sets[g].expansion(True).sq32, out=dest)
             else:
                 dest[...] = part
             at += part.shape[1]
@@ -125,12 +126,14 @@ class FoldBlocks:
 
 def select(A: np.ndarray, train: TrainSet, V: np.ndarray, k: int, cancel=None):
     """The k nearest (dist (n, k) float32, idx (n, k) int64) of the query rows ``A`` from their key
-    rows ``V`` -- :func:`core.knn._select_rows` a block of rows at a time."""
+    rows ``V`` (:meth:`FoldBlocks.keys`, centred for every ``uint8`` L2 row however many there are) --
+    :func:`core.knn._select_rows` a block of rows at a time."""
     n = A.shape[0]
+    centred = train.centrable
     dist = np.empty((n, k), dtype=np.float32)
     idx = np.empty((n, k), dtype=np.int64)
     for i in range(0, n, SELECT_ROWS):
         check_cancel(cancel)
         j = min(n, i + SELECT_ROWS)
-        dist[i:j], idx[i:j] = _select_rows(A[i:j], train, V[i:j], k)
+        dist[i:j], idx[i:j] = _select_rows(A[i:j], train, V[i:j], k, centred)
     return dist, idx

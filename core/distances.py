@@ -19,6 +19,8 @@ result is ``(N, M)`` ``float32`` with ``out[i, j] = d(A[i], B[j])``.
   still exact small integers in float32, and their norms are about half as large (CIFAR-10:
   3,400 against 7,400), so the product's rounding error -- which decides how many ranked
   neighbours must be re-measured exactly (:func:`core.knn._select`) -- is about 4x smaller.
+  Not for a handful of query rows: there subtracting ``c`` from every training pixel would cost
+  half as much again as the product, and little is re-measured anyway (:meth:`TrainSet.centres`).
 
 Memory stays bounded: rows of ``A`` are processed in blocks whose ``(rows, M)`` buffer is
 at most ``BLOCK_BYTES``; ``uint8`` training rows are converted to float32 a chunk at a time
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import math
 import threading
+from typing import NamedTuple
 
 import numpy as np
 
@@ -39,8 +42,8 @@ from core.progress import check_cancel, report
 from core.validation import check_array, check_choice
 
 __all__ = ["METRICS", "BLOCK_BYTES", "REPAIR_FACTOR", "pairwise_distances", "iter_distance_blocks",
-           "paired_distances", "paired_keys", "distance", "TrainSet", "block_rows", "mean_image",
-           "query_operand"]
+           "paired_distances", "paired_keys", "distance", "TrainSet", "Expansion", "block_rows",
+           "mean_image", "query_operand"]
 
 METRICS = ("l2", "l1")
 BLOCK_BYTES = 256 * 2**20       # budget of one (rows, M) float32 block (rows <= 1024)
@@ -112,23 +115,31 @@ def paired_keys(A, ai, B, bi, metric: str) -> np.ndarray:
     return out
 
 
+class Expansion(NamedTuple):
+    """One way of writing L2 keys, ``||b - c||^2 - 2 (a - c).(b - c)``: ``center`` (D,) float32
+    integers, or None for ``c = 0``; ``sq32`` (M,) float32 ``||b - c||^2``; ``norms`` (M,) float64
+    ``||b - c||``; ``max_norm`` the largest."""
+    center: np.ndarray | None
+    sq32: np.ndarray
+    norms: np.ndarray
+    max_norm: float
+
+
 class TrainSet:
     """The right-hand operand ``B`` prepared once: norms, sums and error scales.
 
     :class:`core.knn.KNearestNeighbor` builds one in ``fit`` so the squared norms of the
     training images are computed once, not per query.
 
-    Attributes: ``X`` (M, D); L2: ``sq_norms`` (M,) float64 exact ``||b||^2``, ``center`` (D,)
-    float32 (integers; ``None`` unless ``X`` is ``uint8``) and ``key_sq32`` (M,) float32
-    ``||b - center||^2`` (``||b||^2`` without a centre), ``key_norms`` (M,) float64 their square roots
-    and ``key_max_norm`` the largest;
-    L1: ``sums`` (M,) and ``max_sum``.
+    Attributes: ``X`` (M, D); L2: ``sq_norms`` (M,) float64 exact ``||b||^2``; L1: ``sums`` (M,)
+    and ``max_sum``. ``centrable``: ``uint8`` L2, whose keys for more than a handful of query rows
+    are written around the rounded mean image (:meth:`centres`, :meth:`expansion`; see the module doc).
     """
 
     def __init__(self, B, metric: str = "l2", name: str = "B", *, center: np.ndarray | None = None):
-        """``center``: the (D,) integer-valued mean image to expand L2 around (``uint8`` only); by
-        default this set's own rounded mean. Sets whose keys are combined (the fold blocks of
-        :mod:`core._cv_blocks`) pass the same one."""
+        """``center``: the (D,) integer-valued image to expand L2 around (``uint8`` only); by default
+        this set's own rounded mean, computed when first needed. Sets whose keys are combined (the fold
+        blocks of :mod:`core._cv_blocks`) pass the same one."""
         check_choice(metric, "metric", METRICS)
         B = check_array(B, name)
         if B.dtype == np.bool_:
@@ -137,68 +148,83 @@ class TrainSet:
         self.X = np.ascontiguousarray(B)
         self.m, self.d = B.shape
         self.integer = B.dtype == np.uint8
-        self.center = None
+        self.centrable = self.integer and metric == "l2"
+        self._center = None if center is None or not self.centrable else _check_center(center, self.d)
+        self._expansions: dict[bool, Expansion] = {}
         if metric == "l2":
             sq = _row_sq_norms(self.X)
             self.sq_norms = sq
-            key_sq = sq
-            if self.integer:
-                self.center = mean_image(self.X) if center is None else _check_center(center, self.d)
-                key_sq = _row_sq_dists(self.X, self.center)
-            self.key_sq32 = key_sq.astype(np.float32)
-            self.key_norms = np.sqrt(key_sq)
-            self.key_max_norm = float(self.key_norms.max())
+            norms = np.sqrt(sq)
+            self._expansions[False] = Expansion(None, sq.astype(np.float32), norms, float(norms.max()))
         else:
             sums = _row_abs_sums(self.X)
             self.sums = sums
             self.max_sum = float(sums.max())
 
-    def tolerance(self, A: np.ndarray, key_stat: np.ndarray) -> np.ndarray:
+    def centres(self, n_rows: int) -> bool:
+        """Whether the L2 keys of ``n_rows`` query rows are written around the centre: ``uint8`` images
+        and more than a handful of rows (for a few, subtracting the centre from every training pixel
+        would cost 50 % more than the product, and re-measuring for rounding costs next to nothing)."""
+        return self.centrable and n_rows > _FEW_ROWS
+
+    def expansion(self, centred: bool) -> Expansion:
+        """The L2 keys' :class:`Expansion`, around the centre or not (made once, on first use)."""
+        centred = bool(centred and self.centrable)
+        if centred not in self._expansions:
+            c = mean_image(self.X) if self._center is None else self._center
+            sq = _row_sq_dists(self.X, c)
+            norms = np.sqrt(sq)
+            self._expansions[centred] = Expansion(c, sq.astype(np.float32), norms, float(norms.max()))
+        return self._expansions[centred]
+
+    def tolerance(self, A: np.ndarray, key_stat: np.ndarray, centred: bool) -> np.ndarray:
         """Per query row: a bound on the float32 rounding error of the fast keys; ``key_stat`` is
-        :meth:`key_stats` of ``A``.
+        :meth:`key_stats` of ``A`` and ``centred`` says how the keys were written (:meth:`centres`).
 
         Zero for L1 on ``uint8`` (exact integers). For L2 it is an empirical bound,
-        ``8 eps (sqrt(D) + 2) (max||b'||^2 + 2 ||a'|| max||b'||)`` with ``a' = a - center``,
-        ``b' = b - center``: the largest error seen on 10^7 CIFAR-10 pairs was ~0.7 eps sqrt(D)
-        ||a|| ||b|| without the centre and ~0.16 eps sqrt(D) ||a'|| ||b'|| with it (13 against 386 in
-        absolute terms; tests/test_distances.py checks the bound on real images).
+        ``8 eps (sqrt(D) + 2) (max||b'||^2 + 2 ||a'|| max||b'||)`` with ``a' = a - c``,
+        ``b' = b - c`` (:meth:`expansion`): the largest error seen on 10^7 CIFAR-10 pairs was ~0.7 eps
+        sqrt(D) ||a|| ||b|| without the centre and ~0.16 eps sqrt(D) ||a'|| ||b'|| with it (13 against
+        386 in absolute terms; tests/test_distances.py checks the bound on real images).
         """
         if self.metric == "l1":
             if self.integer and A.dtype == np.uint8:
                 return np.zeros(A.shape[0])
             return 8 * _EPS32 * (math.log2(self.d) + 2) * (key_stat + self.max_sum)
         a_norm = np.sqrt(key_stat)
-        big = self.key_max_norm
+        big = self.expansion(centred).max_norm
         return 8 * _EPS32 * (math.sqrt(self.d) + 2) * (big ** 2 + 2 * a_norm * big)
 
-    def tolerance_at(self, A: np.ndarray, key_stat: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    def tolerance_at(self, A: np.ndarray, key_stat: np.ndarray, cols: np.ndarray, centred: bool) -> np.ndarray:
         """:meth:`tolerance` of the keys of training columns ``cols`` (n, q) only: the same bound
         with their own ``||b'||`` (``sums``) in place of the largest one, (n, q) float64."""
         if self.metric == "l1":
             if self.integer and A.dtype == np.uint8:
                 return np.zeros(cols.shape)
             return 8 * _EPS32 * (math.log2(self.d) + 2) * (key_stat[:, None] + self.sums[cols])
-        b = self.key_norms[cols]
+        b = self.expansion(centred).norms[cols]
         return 8 * _EPS32 * (math.sqrt(self.d) + 2) * (b * b + 2 * np.sqrt(key_stat)[:, None] * b)
 
     def query_stats(self, A: np.ndarray) -> np.ndarray:
         """Squared norms (L2) or absolute sums (L1) of query rows, float64 -- exact for ``uint8``."""
         return _row_sq_norms(A) if self.metric == "l2" else _row_abs_sums(A)
 
-    def key_stats(self, A: np.ndarray, stat: np.ndarray | None = None) -> np.ndarray:
-        """What turns a row of keys into distances: L2 ``||a - center||^2`` (``||a||^2`` without a
-        centre; then ``stat`` = :meth:`query_stats` is reused if given), L1 the absolute sums."""
-        if self.center is None:
+    def key_stats(self, A: np.ndarray, centred: bool, stat: np.ndarray | None = None) -> np.ndarray:
+        """What turns a row of keys into distances: L2 ``||a - c||^2`` (``c`` of
+        :meth:`expansion`; without a centre ``stat`` = :meth:`query_stats` is reused if given), L1 the
+        absolute sums."""
+        c = self.expansion(centred).center if self.metric == "l2" else None
+        if c is None:
             return self.query_stats(A) if stat is None else stat
-        return _row_sq_dists(A, self.center)
+        return _row_sq_dists(A, c)
 
     def keys(self, A: np.ndarray, out: np.ndarray, stop: threading.Event | None = None,
              cancel=None) -> None:
         """Fill ``out[:, :m]`` with ranking keys for query rows ``A``.
 
-        L2: ``||b - c||^2 - 2 (a - c).(b - c)`` with ``c`` = ``center`` (0 if None): the squared
-        distance minus the row constant :meth:`key_stats`; L1: the distance itself. ``out`` is
-        ``(len(A), >= m)`` float32.
+        L2: ``||b - c||^2 - 2 (a - c).(b - c)`` (the :meth:`expansion` that :meth:`centres` picks
+        for ``len(A)`` rows): the squared distance minus the row constant :meth:`key_stats`; L1: the
+        distance itself. ``out`` is ``(len(A), >= m)`` float32.
         """
         if self.metric == "l2":
             _l2_keys(A, self, out, cancel)
@@ -206,17 +232,18 @@ class TrainSet:
             _l1_keys(A, self, out, stop, cancel)
 
 
-def query_operand(A: np.ndarray, tr: TrainSet) -> np.ndarray:
+def query_operand(A: np.ndarray, center: np.ndarray | None) -> np.ndarray:
     """``-2 (A - center)`` float32, the left operand of the L2 key product (exact for ``uint8``)."""
-    if tr.center is None:
+    if center is None:
         return np.multiply(A, -2, dtype=np.float32)      # exact for uint8 and float32
-    A32 = np.subtract(A, tr.center, dtype=np.float32)
+    A32 = np.subtract(A, center, dtype=np.float32)
     A32 *= -2
     return A32
 
 
 def _l2_keys(A: np.ndarray, tr: TrainSet, out: np.ndarray, cancel) -> None:
-    A32 = query_operand(A, tr)
+    e = tr.expansion(tr.centres(A.shape[0]))
+    A32 = query_operand(A, e.center)
     X = tr.X
     if A.shape[0] <= _FEW_ROWS:
         _topk.split_rows(_l2_few_cols, (A32, tr, out), tr.m, None, cancel, _FEW_CHUNK)
@@ -234,27 +261,29 @@ def _l2_keys(A: np.ndarray, tr: TrainSet, out: np.ndarray, cancel) -> None:
         if buf is None:
             Bc = X[j:j2]
         else:
-            Bc = _as_key_operand(X[j:j2], tr.center, buf[:j2 - j])
+            Bc = _as_key_operand(X[j:j2], e.center, buf[:j2 - j])
         block = out[:, j:j2]
         np.matmul(A32, Bc.T, out=block)
-        block += tr.key_sq32[j:j2]
+        block += e.sq32[j:j2]
 
 
 def _l2_few_cols(A32, tr: TrainSet, out, lo: int, hi: int, stop) -> None:
-    """L2 keys for a handful of queries: a plain NumPy product per cache-sized chunk.
+    """L2 keys for a handful of queries (never centred, see :meth:`TrainSet.centres`): a plain NumPy
+    product per cache-sized chunk.
 
     A BLAS call per chunk would wake and synchronise BLAS threads hundreds of times for
     one query (very slow on a busy machine); here each worker thread owns half the rows.
     """
+    e = tr.expansion(False)
     buf = np.empty((min(_FEW_CHUNK, hi - lo), tr.d), dtype=np.float32)
     for j in range(lo, hi, _FEW_CHUNK):
         if stop.is_set():
             return
         j2 = min(hi, j + _FEW_CHUNK)
-        Bc = _as_key_operand(tr.X[j:j2], tr.center, buf[:j2 - j])
+        Bc = _as_key_operand(tr.X[j:j2], None, buf[:j2 - j])
         block = out[:, j:j2]
         np.einsum("ij,kj->ik", A32, Bc, out=block)
-        block += tr.key_sq32[j:j2]
+        block += e.sq32[j:j2]
 
 
 def _l1_keys(A: np.ndarray, tr: TrainSet, out: np.ndarray, stop, cancel) -> None:
@@ -375,9 +404,10 @@ def iter_distance_blocks(A, B, metric: str = "l2", *, train: TrainSet | None = N
 
 def _finish_l2(Ab: np.ndarray, tr: TrainSet, V: np.ndarray, squared: bool) -> None:
     """Turn keys ``||b||^2 - 2a.b`` into distances, repairing near-zero entries exactly."""
-    a2 = tr.key_stats(Ab)
+    centred = tr.centres(Ab.shape[0])
+    a2 = tr.key_stats(Ab, centred)
     V += a2.astype(np.float32)[:, None]
-    limit = (REPAIR_FACTOR * tr.tolerance(Ab, a2)).astype(np.float32)
+    limit = (REPAIR_FACTOR * tr.tolerance(Ab, a2, centred)).astype(np.float32)
     r, c = np.nonzero(V <= limit[:, None])
     if r.size:
         V[r, c] = paired_keys(Ab, r, tr.X, c, "l2")

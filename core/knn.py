@@ -278,20 +278,20 @@ def _dense_search(A: np.ndarray, tr: TrainSet, k: int, progress, cancel):
         Ab = A[start:start + rows]
         V = buf[:Ab.shape[0]]
         tr.keys(Ab, V, cancel=cancel)
-        dist[start:start + rows], idx[start:start + rows] = _select_rows(Ab, tr, V, k)
+        dist[start:start + rows], idx[start:start + rows] = _select_rows(Ab, tr, V, k, tr.centres(len(Ab)))
         done = min(n, start + rows)
         report(progress, done, n, f"nearest neighbours: {done}/{n} images")
     return dist, idx
 
 
-def _select_rows(Ab: np.ndarray, tr: TrainSet, V: np.ndarray, k: int):
+def _select_rows(Ab: np.ndarray, tr: TrainSet, V: np.ndarray, k: int, centred: bool):
     """:func:`_select` on two halves of the block at once (NumPy releases the GIL)."""
     n = Ab.shape[0]
     if n < 64 or _topk.N_WORKERS < 2:
-        return _select(Ab, tr, V, k)
+        return _select(Ab, tr, V, k, centred)
     h = n // 2
-    first = _topk.executor().submit(_select, Ab[:h], tr, V[:h], k)
-    d2, i2 = _select(Ab[h:], tr, V[h:], k)
+    first = _topk.executor().submit(_select, Ab[:h], tr, V[:h], k, centred)
+    d2, i2 = _select(Ab[h:], tr, V[h:], k, centred)
     d1, i1 = first.result()
     return np.concatenate([d1, d2]), np.concatenate([i1, i2])
 
@@ -311,8 +311,9 @@ def _exact_keys(Ab: np.ndarray, stat: np.ndarray, tr: TrainSet, rows: np.ndarray
     return paired_keys(Ab, rows, tr.X, cols, tr.metric)
 
 
-def _select(Ab: np.ndarray, tr: TrainSet, V: np.ndarray, k: int):
-    """Top-k of one block of keys, re-measuring directly wherever rounding could matter.
+def _select(Ab: np.ndarray, tr: TrainSet, V: np.ndarray, k: int, centred: bool):
+    """Top-k of one block of keys, re-measuring directly wherever rounding could matter; ``centred``:
+    how the keys were written (:meth:`TrainSet.centres`).
 
     Two neighbouring keys closer than the sum of their float32 rounding bounds
     (:meth:`TrainSet.tolerance_at`, each with its own training image's norm) might be in the
@@ -325,10 +326,10 @@ def _select(Ab: np.ndarray, tr: TrainSet, V: np.ndarray, k: int):
     m, metric = tr.m, tr.metric
     idx, vals, nxt = _topk.smallest_k(V, m, k)
     stat = tr.query_stats(Ab)                          # exact, for the re-measures
-    kstat = tr.key_stats(Ab, stat)                     # keys + kstat = distances (L2: squared)
-    tol = tr.tolerance(Ab, kstat)
+    kstat = tr.key_stats(Ab, centred, stat)            # keys + kstat = distances (L2: squared)
+    tol = tr.tolerance(Ab, kstat, centred)
     v = vals.astype(np.float64)
-    tol_at = tr.tolerance_at(Ab, kstat, idx)
+    tol_at = tr.tolerance_at(Ab, kstat, idx, centred)
     close = np.diff(v, axis=1) <= tol_at[:, 1:] + tol_at[:, :-1]
     unsure = np.zeros(v.shape, dtype=bool)
     unsure[:, 1:] |= close

@@ -185,17 +185,26 @@ def test_uint8_l2_keys_expand_around_the_rounded_mean_image():
     Q = rng.integers(0, 256, (20, 50), dtype=np.uint8)
     tr = dmod.TrainSet(X)
     Xf, Qf = X.astype(np.float64), Q.astype(np.float64)
-    np.testing.assert_array_equal(tr.center, np.round(Xf.mean(axis=0)))
+    assert tr.centrable and tr.centres(20) and not tr.centres(dmod._FEW_ROWS)   # a few rows: plain keys
+    assert len(tr._expansions) == 1                                           # the centre: when needed
+    e = tr.expansion(True)
+    np.testing.assert_array_equal(e.center, np.round(Xf.mean(axis=0)))
     np.testing.assert_array_equal(tr.sq_norms, (Xf ** 2).sum(axis=1))         # exact norms stay uncentred
-    np.testing.assert_array_equal(tr.key_sq32, ((Xf - tr.center) ** 2).sum(axis=1).astype(np.float32))
-    ks = tr.key_stats(Q)
-    np.testing.assert_array_equal(ks, ((Qf - tr.center) ** 2).sum(axis=1))
-    V = np.empty((20, 300), dtype=np.float32)
-    tr.keys(Q, V)
-    np.testing.assert_array_equal(V + ks[:, None], cdist(Qf, Xf, "sqeuclidean"))   # small D: exact
+    np.testing.assert_array_equal(e.sq32, ((Xf - e.center) ** 2).sum(axis=1).astype(np.float32))
+    np.testing.assert_allclose(e.max_norm, np.sqrt(((Xf - e.center) ** 2).sum(axis=1)).max())
+    ks = tr.key_stats(Q, True)
+    np.testing.assert_array_equal(ks, ((Qf - e.center) ** 2).sum(axis=1))
+    exact = cdist(Qf, Xf, "sqeuclidean")
+    for rows in (slice(None), slice(0, 3)):                    # centred (20 rows) and plain (3 rows)
+        centred = tr.centres(len(Q[rows]))
+        V = np.empty((len(Q[rows]), 300), dtype=np.float32)
+        tr.keys(Q[rows], V)
+        np.testing.assert_array_equal(V + tr.key_stats(Q[rows], centred)[:, None], exact[rows])   # small D: exact
+    np.testing.assert_array_equal(tr.key_stats(Q, False), (Qf ** 2).sum(axis=1))
     given = dmod.TrainSet(X, center=np.zeros(50))
-    np.testing.assert_array_equal(given.key_stats(Q), (Qf ** 2).sum(axis=1))
-    assert dmod.TrainSet(Xf).center is None and dmod.TrainSet(X, "l1").center is None
+    np.testing.assert_array_equal(given.key_stats(Q, True), (Qf ** 2).sum(axis=1))
+    assert not dmod.TrainSet(Xf).centrable and dmod.TrainSet(Xf).expansion(True).center is None
+    assert not dmod.TrainSet(X, "l1").centrable
     with pytest.raises(ValueError, match=r"center must be 50 integers in 0\.\.255"):
         dmod.TrainSet(X, center=np.full(50, 0.5))
     with pytest.raises(ValueError, match=r"center must be 50 integers"):
@@ -222,17 +231,22 @@ def test_centring_shrinks_the_rounding_bound_on_real_cifar10_and_the_bound_holds
     Xf, Qf = X.astype(np.float64), Q.astype(np.float64)
     exact = (Qf ** 2).sum(axis=1)[:, None] + (Xf ** 2).sum(axis=1) - 2 * Qf @ Xf.T    # integers: exact
     worst, bound = {}, {}
-    for name, center in (("centred", None), ("plain", np.zeros(3072))):
-        tr = dmod.TrainSet(X, center=center)
+    tr = dmod.TrainSet(X)
+    for name, centred in (("centred", True), ("plain", False)):
         V = np.empty((300, 4000), dtype=np.float32)
-        tr.keys(Q, V)
-        ks = tr.key_stats(Q)
+        if centred:
+            tr.keys(Q, V)                                 # 300 rows: centred
+        else:
+            for i in range(0, 300, dmod._FEW_ROWS):      # a few rows at a time: plain
+                tr.keys(Q[i:i + dmod._FEW_ROWS], V[i:i + dmod._FEW_ROWS])
+        ks = tr.key_stats(Q, centred)
         err = np.abs(V + ks[:, None] - exact)
-        tol = tr.tolerance(Q, ks)
+        tol = tr.tolerance(Q, ks, centred)
         assert (err <= tol[:, None]).all(), name
-        tol_at = tr.tolerance_at(Q, ks, np.broadcast_to(np.arange(4000), (300, 4000)))
+        tol_at = tr.tolerance_at(Q, ks, np.broadcast_to(np.arange(4000), (300, 4000)), centred)
         assert (err <= tol_at).all() and (tol_at <= tol[:, None]).all(), name
-        assert np.allclose(tol_at[:, np.argmax(tr.key_norms)], tol), name     # the largest norm: the row's bound
+        widest = np.argmax(tr.expansion(centred).norms)
+        assert np.allclose(tol_at[:, widest], tol), name  # the largest norm: the row's bound
         worst[name], bound[name] = err.max(), tol.max()
     assert bound["centred"] < 0.35 * bound["plain"]
     assert worst["centred"] < 0.25 * worst["plain"]

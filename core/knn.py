@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core import _prune, _topk
+from core import _prune, _prune_l1, _topk
 from core.distances import METRICS, REPAIR_FACTOR, TrainSet, block_rows, paired_keys
 from core.metrics import accuracy
 from core.progress import check_cancel, report
@@ -143,6 +143,7 @@ class KNearestNeighbor:
         self.n_train_, self.n_features_ = train.X.shape
         self._train = train
         self._proj = None
+        self._pooled = None
         return self
 
     def _check_fitted(self) -> None:
@@ -155,6 +156,13 @@ class KNearestNeighbor:
             if self._proj is None:
                 self._proj = _prune.Projection(self.X_, self._train.sq_norms, cancel)
             return self._proj
+
+    def _pooled_set(self) -> TrainSet:
+        """The pooled uint8 training set of the L1 bound (:mod:`core._prune_l1`), made on first use."""
+        with _PROJECTION_LOCK:
+            if getattr(self, "_pooled", None) is None:
+                self._pooled = TrainSet(_prune_l1.pool(self.X_), "l1", name="X")
+            return self._pooled
 
     def _train_set(self) -> TrainSet:
         check_choice(self.metric, "metric", METRICS)
@@ -186,6 +194,8 @@ class KNearestNeighbor:
         n, m = A.shape[0], tr.m
         check_choice(self.algorithm, "algorithm", ALGORITHMS)
         proj = None
+        if uses_pooling(self.algorithm, tr.metric, tr.integer and A.dtype == np.uint8, n, m, tr.d, k):
+            return self._pooled_search(A, tr, k, progress, cancel)
         if uses_projection(self.algorithm, tr.metric, tr.integer and A.dtype == np.uint8, n, m, tr.d, k):
             try:
                 proj = self._projection(cancel)
@@ -203,6 +213,30 @@ class KNearestNeighbor:
             Ab = A[start:start + rows]
             d2, ib, hb = _prune.search_block(Ab, tr.query_stats(Ab), tr.X, tr.sq_norms, proj, buf[:len(Ab)], k)
             dist[start:start + rows] = np.sqrt(d2)
+            idx[start:start + rows] = ib
+            heavy.append(start + hb)
+            done = min(n, start + rows)
+            report(progress, done, n, f"nearest neighbours: {done}/{n} images")
+        del buf
+        heavy = np.concatenate(heavy)
+        if heavy.size:                   # queries the bound could not narrow down: the full search
+            dist[heavy], idx[heavy] = _dense_search(A[heavy], tr, k, None, cancel)
+        return dist, idx
+
+    def _pooled_search(self, A: np.ndarray, tr: TrainSet, k: int, progress, cancel):
+        """kneighbors through the pooled L1 bound of :mod:`core._prune_l1`, a block of queries at a time."""
+        n, m = A.shape[0], tr.m
+        pooled = self._pooled_set()
+        dist = np.empty((n, k), dtype=np.float32)
+        idx = np.empty((n, k), dtype=np.int64)
+        rows = block_rows("l1", m, pooled.d)
+        buf = np.full((min(rows, n), _topk.padded_width(m)), np.inf, dtype=np.float32)
+        heavy = []
+        for start in range(0, n, rows):
+            check_cancel(cancel)
+            Ab = A[start:start + rows]
+            d1, ib, hb = _prune_l1.search_block(Ab, tr.X, tr.sums, pooled, buf[:len(Ab)], k)
+            dist[start:start + rows] = d1
             idx[start:start + rows] = ib
             heavy.append(start + hb)
             done = min(n, start + rows)
@@ -264,6 +298,12 @@ def uses_projection(algorithm: str, metric: str, uint8: bool, n_queries: int, m:
     """Whether :meth:`KNearestNeighbor.kneighbors` takes the projection shortcut of :mod:`core._prune`
     (``uint8``: training and query images are both uint8) rather than ranking every training image."""
     return algorithm == "auto" and metric == "l2" and uint8 and _prune.worth_it(n_queries, m, d, k)
+
+
+def uses_pooling(algorithm: str, metric: str, uint8: bool, n_queries: int, m: int, d: int, k: int) -> bool:
+    """Whether :meth:`KNearestNeighbor.kneighbors` takes the pooled L1 bound of :mod:`core._prune_l1`
+    rather than measuring every training image (``uint8``: training and query images both uint8)."""
+    return algorithm == "auto" and metric == "l1" and uint8 and _prune_l1.worth_it(n_queries, m, d, k)
 
 
 def _dense_search(A: np.ndarray, tr: TrainSet, k: int, progress, cancel):

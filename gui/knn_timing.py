@@ -199,13 +199,24 @@ class TimingView(QtWidgets.QWidget):
         if (s is None or self.test_estimated or not self.test_seconds or n_train != s.dataset.n_train
                 or brute_seconds < 1.3 * self.test_seconds):
             return ""
-        self.scaling_label.setToolTip(
-            "For L2 on many images the app first compares short summaries of the images: 261 numbers "
-            "each, the main directions of four horizontal bands of the image and how much each band "
-            "leaves out. They give a lower bound on every distance, which rules out most training images "
-            "without a full distance. The neighbours are exactly the same as comparing with every image.")
-        return (f"<br>The evaluation took <b>{format_seconds(self.test_seconds)}</b>: L2 first rules most "
-                "images out with short summaries (same neighbours; hover for how).")
+        if self.metric_name == "l1":
+            self.scaling_label.setToolTip(
+                "For L1 on many images the app first compares quarter-size copies of the images: every 4 "
+                "neighbouring numbers (colours of a pixel and the next) added up and divided by 4. Four "
+                "times the copies' L1 distance, minus 3 per group, is never more than the real distance, "
+                "which rules out most training images without a full distance. The neighbours are "
+                "exactly the same as comparing with every image.")
+            how = "L1 first rules most images out with quarter-size copies"
+        else:
+            self.scaling_label.setToolTip(
+                "For L2 on many images the app first compares short summaries of the images: 261 numbers "
+                "each, the main directions of four horizontal bands of the image and how much each band "
+                "leaves out. They give a lower bound on every distance, which rules out most training "
+                "images without a full distance. The neighbours are exactly the same as comparing with "
+                "every image.")
+            how = "L2 first rules most images out with short summaries"
+        return (f"<br>The evaluation took <b>{format_seconds(self.test_seconds)}</b>: {how} "
+                "(same neighbours; hover for how).")
 
     # -- drawing --------------------------------------------------------------------------------
     def _paint(self) -> None:

@@ -192,5 +192,10 @@ def test_a_measured_evaluation_faster_than_the_brute_force_curve_is_explained(qt
     note = plain(timing._shortcut_note(digits.n_train, 5.0))
     assert "took 1.0 s" in note and "same neighbours" in note
     assert "261 numbers" in timing.scaling_label.toolTip() and "lower bound" in timing.scaling_label.toolTip()
+    timing.set_k_metric(timing.k, "l1")                              # L1 has its own shortcut
+    timing.set_test_seconds(1.0)
+    note = plain(timing._shortcut_note(digits.n_train, 5.0))
+    assert "quarter-size copies" in note and "same neighbours" in note
+    assert "divided by 4" in timing.scaling_label.toolTip() and "261" not in timing.scaling_label.toolTip()
     assert timing._shortcut_note(digits.n_train, 1.1) == ""          # no gap to explain
     assert timing._shortcut_note(digits.n_train // 2, 5.0) == ""     # not the full training set

@@ -283,7 +283,7 @@ def main():
     l2 = {"ours": ours_fn, "ours brute": ours_brute_fn, "faiss": faiss_fn, "sklearn": sklearn_fn}
     compare("L2 1000x10000, k=1..10", l2, Xtr, ytr, Q, "l2", rep, rows, 2 * 1000 * 10000 * 3072)
     compare("L2 1000x50000, k=1..10", l2, X50, y50, Q, "l2", 3, rows, 2 * 1000 * 50000 * 3072)
-    l1 = {"ours": ours_fn, "faiss": faiss_fn}
+    l1 = {"ours": ours_fn, "ours brute": ours_brute_fn, "faiss": faiss_fn}
     if not args.quick:
         l1.update({"scipy cdist": scipy_fn, "sklearn": sklearn_fn})
     compare("L1 500x10000, k=1..10", l1, Xtr, ytr, Xte[:500], "l1", 3, rows)

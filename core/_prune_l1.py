@@ -14,7 +14,7 @@ Within a group ``sum |a_i - b_i| >= |S_a - S_b|`` (triangle inequality), and ``S
     ||a - b||_1 >= 4 ||q_a - q_b||_1 - 3 G = LB
 
 ``||q_a - q_b||_1`` is an L1 distance over D / 4 ``uint8`` features: the same exact integer kernel
-(:func:`core.distances._l1_keys`) at a third of the cost. Neighbouring features of an image (the
+(:func:`core._l1.l1_keys`) at a third of the cost. Neighbouring features of an image (the
 colours of a pixel, the next pixel) mostly differ from another image's in the same direction, so the
 bound is tight: on CIFAR-10 it is 94 % of the distance on average. Then, per query:
 

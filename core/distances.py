@@ -36,6 +36,7 @@ from typing import NamedTuple
 import numpy as np
 
 from core import _topk
+from core._l1 import L1_STEP, l1_keys
 from core._rowstats import (_as_key_operand, _check_center, _row_abs_sums, _row_sq_dists,
                              _row_sq_norms, mean_image)
 from core.progress import check_cancel, report
@@ -51,8 +52,6 @@ _CHUNK_BYTES = 24 * 2**20       # training rows converted to float32 at a time (
 _CHUNK_BYTES_FEW = 3 * 2**20    # GEMM calls; but for < 64 queries, chunks that stay in cache
 _FEW_ROWS = 8                   # up to this many queries: no BLAS (see _l2_few_cols)
 _FEW_CHUNK = 256                # training rows per step on that path
-_L1_TILE = 32                   # training rows per L1 tile
-_L1_STEP = 4                    # test rows per L1 ufunc call (tile stays in L2 cache)
 _EPS32 = float(np.finfo(np.float32).eps) / 2
 REPAIR_FACTOR = 32.0            # recompute L2 entries with d^2 below this * tolerance
 
@@ -229,7 +228,7 @@ class TrainSet:
         if self.metric == "l2":
             _l2_keys(A, self, out, cancel)
         else:
-            _l1_keys(A, self, out, stop, cancel)
+            l1_keys(A, self, out, stop, cancel)
 
 
 def query_operand(A: np.ndarray, center: np.ndarray | None) -> np.ndarray:
@@ -286,73 +285,6 @@ def _l2_few_cols(A32, tr: TrainSet, out, lo: int, hi: int, stop) -> None:
         block += e.sq32[j:j2]
 
 
-def _l1_keys(A: np.ndarray, tr: TrainSet, out: np.ndarray, stop, cancel) -> None:
-    if tr.integer and A.dtype == np.uint8:
-        dp = tr.d + (-tr.d) % 4
-        if dp // 4 > 256:
-            dp = -(-tr.d // 1024) * 1024
-        A16 = np.zeros((A.shape[0], dp), dtype=np.uint16)
-        A16[:, :tr.d] = A
-        a_sums = A.sum(axis=1, dtype=np.int64)
-        work, args = _l1_u8_cols, (A16, a_sums)
-    else:
-        work, args = _l1_float_cols, (np.asarray(A, dtype=np.float32),)
-    _topk.split_rows(work, args + (tr, out), tr.m, stop, cancel, _L1_TILE)
-
-
-_M16 = np.uint64(0x0000FFFF0000FFFF)
-_M32 = np.uint64(0xFFFFFFFF)
-
-
-def _l1_u8_cols(A16, a_sums, tr: TrainSet, out, lo: int, hi: int, stop) -> None:
-    """Exact uint8 L1 for training rows ``lo:hi``: ``sum a + sum b - 2 sum min(a, b)``.
-
-    ``min(a, b)`` is computed in uint16 lanes; viewed as uint64, each word holds four
-    16-bit lanes, so summing up to 256 words cannot overflow a lane (256 * 255 < 2**16).
-    """
-    n, dp = A16.shape
-    words = dp // 4
-    per = min(words, 256)
-    step = max(_L1_STEP, _L1_STEP * 3072 // dp)       # narrow rows: more per call, the same cache footprint
-    B16 = np.zeros((_L1_TILE, dp), dtype=np.uint16)
-    tmp = np.empty((step, _L1_TILE, dp), dtype=np.uint16)
-    tmp64 = tmp.view(np.uint64).reshape(step, _L1_TILE, words // per, per)
-    S = np.empty((n, _L1_TILE, words // per), dtype=np.uint64)
-    b_sums = tr.sums.astype(np.int64)
-    for j in range(lo, hi, _L1_TILE):
-        if stop.is_set():
-            return
-        m = min(hi, j + _L1_TILE) - j
-        B16[:m, :tr.d] = tr.X[j:j + m]
-        for i in range(0, n, step):
-            q = min(n, i + step) - i
-            np.minimum(A16[i:i + q, None, :], B16[None, :m, :], out=tmp[:q, :m])
-            np.add.reduce(tmp64[:q, :m], axis=3, out=S[i:i + q, :m])
-        s = S[:, :m]
-        s = (s & _M16) + ((s >> np.uint64(16)) & _M16)
-        s = (s & _M32) + (s >> np.uint64(32))
-        smin = s.sum(axis=2).astype(np.int64)
-        out[:, j:j + m] = a_sums[:, None] + b_sums[j:j + m] - 2 * smin
-
-
-def _l1_float_cols(A32, tr: TrainSet, out, lo: int, hi: int, stop) -> None:
-    n, d = A32.shape
-    step = 2
-    Bt = np.empty((_L1_TILE, d), dtype=np.float32)
-    tmp = np.empty((step, _L1_TILE, d), dtype=np.float32)
-    for j in range(lo, hi, _L1_TILE):
-        if stop.is_set():
-            return
-        m = min(hi, j + _L1_TILE) - j
-        np.copyto(Bt[:m], tr.X[j:j + m], casting="unsafe")
-        for i in range(0, n, step):
-            q = min(n, i + step) - i
-            t = tmp[:q, :m]
-            np.subtract(A32[i:i + q, None, :], Bt[None, :m], out=t)
-            np.abs(t, out=t)
-            np.add.reduce(t, axis=2, out=out[i:i + q, j:j + m])
-
-
 def _check_pair(A, B, metric: str):
     check_choice(metric, "metric", METRICS)
     A = check_array(A, "A")
@@ -370,7 +302,7 @@ def block_rows(metric: str, m: int, d: int) -> int:
     block is roughly a tenth of a second of work (so cancel stays responsive)."""
     rows = BLOCK_BYTES // (4 * _topk.padded_width(m))
     if metric == "l1":
-        rows = min(rows, max(_L1_STEP, int(1.5e9 // max(1, m * d))))
+        rows = min(rows, max(L1_STEP, int(1.5e9 // max(1, m * d))))
     return int(max(1, min(rows, 1024)))
 
 

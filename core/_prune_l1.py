@@ -35,7 +35,7 @@ from core import _topk
 from core._prune import _k_smallest_per_row, _seeds
 from core.distances import TrainSet
 
-__all__ = ["POOL", "pool", "worth_it", "exact_l1", "search_block", "FALLBACK_FRACTION"]
+__all__ = ["POOL", "pool", "worth_it", "exact_l1", "search_block", "search_keys", "FALLBACK_FRACTION"]
 
 POOL = 4                     # consecutive features summed into one pooled feature
 FALLBACK_FRACTION = 1 / 8    # a query whose candidates exceed this share of M goes the full way
@@ -97,9 +97,14 @@ def search_block(Ab: np.ndarray, X: np.ndarray, b_sums: np.ndarray, pooled: Trai
     float64 exact distances and int64 indices (n, k), and the rows (ascending) whose bound was too
     weak -- their entries are undefined and the caller must answer them another way.
     """
-    n, m = Ab.shape[0], X.shape[0]
-    groups = pooled.d
     pooled.keys(pool(Ab), V)                             # ||q_a - q_b||_1, exact integers
+    return search_keys(Ab, X, b_sums, V, k, pooled.d)
+
+
+def search_keys(Ab: np.ndarray, X: np.ndarray, b_sums: np.ndarray, V: np.ndarray, k: int, groups: int):
+    """:func:`search_block` from the pooled distances already in ``V[:, :M]`` (``groups`` pooled
+    features; :mod:`core._cv_blocks` makes them once per pair of folds). ``V`` is modified."""
+    n, m = Ab.shape[0], X.shape[0]
     # 1. exact distances of the k0 smallest bounds -> an upper bound on the k-th distance
     k0 = min(m, _seeds(k))
     idx0, _, _ = _topk.smallest_k(V, m, k0)

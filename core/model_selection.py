@@ -137,7 +137,8 @@ def cross_validate_knn(X, y, ks, folds: int = 5, metric: str = "l2", *, algorith
 
     Every k is scored from one top-``max(ks)`` search per fold. Where that search would be the brute
     force, each distance between two folds is computed once for both of them (:mod:`core._cv_blocks`:
-    half the distance work, the same neighbours).
+    half the distance work, the same neighbours); for uint8 L1 and a small k, each pair's pooled lower
+    bounds instead (:mod:`core._prune_l1`), then exact distances for the images within reach.
 
     Parameters
     ----------
@@ -166,8 +167,9 @@ def cross_validate_knn(X, y, ks, folds: int = 5, metric: str = "l2", *, algorith
     check_choice(algorithm, "algorithm", ALGORITHMS)
     kmax = max(ks)
     scores = np.empty((len(ks), len(splits)))
-    blocks = _cv_blocks.FoldBlocks(X, splits, metric) if _cv_blocks.usable(X, splits, kmax, metric,
-                                                                            algorithm) else None
+    blocks = None
+    if _cv_blocks.usable(X, splits, kmax, metric, algorithm):
+        blocks = _cv_blocks.FoldBlocks(X, splits, metric, _cv_blocks.pools(X, splits, kmax, metric, algorithm))
     for f, (tr, va) in enumerate(splits):
         check_cancel(cancel)
         model = KNearestNeighbor(kmax, metric, algorithm)
@@ -175,6 +177,12 @@ def cross_validate_knn(X, y, ks, folds: int = 5, metric: str = "l2", *, algorith
         if blocks is None:
             model.fit(X[tr], y[tr])
             dist, idx = model.kneighbors(X[va], kmax, progress=hook, cancel=cancel)
+        elif blocks.pooled:          # each pair's L1 lower bounds once, then the exact candidates
+            model.fit(X[tr], y[tr])
+            V = blocks.keys(f, padded_width(len(tr)), cancel, hook)
+            dist, idx = _cv_blocks.select_pooled(blocks.rows[f], model._train_set(), V, kmax,
+                                                 blocks.sets[f].d, cancel)
+            del V
         else:            # each pair's distances once, for both folds (see core._cv_blocks)
             model._fit_prepared(blocks.train_set(X[tr]), y[tr])
             V = blocks.keys(f, padded_width(len(tr)), cancel, hook)

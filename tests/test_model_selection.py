@@ -260,3 +260,50 @@ def test_cross_validate_knn_rejects_an_unknown_algorithm_or_metric_before_any_wo
         cross_validate_knn(X, y, [1, 3], algorithm="kd_tree")
     with pytest.raises(ValueError, match=r"metric must be one of .*\(got metric='cosine'\)"):
         cross_validate_knn(X, y, [1, 3], metric="cosine")
+
+
+def _walk_images(rng, n, d):
+    """Smooth-ish uint8 rows (a random walk along the features), some exact copies, some pure noise."""
+    X = np.clip(rng.integers(-20, 21, (n, d)).cumsum(axis=1) + rng.integers(0, 256, (n, 1)), 0, 255)
+    X = X.astype(np.uint8)
+    X[n - 100:] = X[:100]                                     # exact copies: ties to the lower index
+    X[100:160] = rng.integers(0, 256, (60, d))                # noise: the bound cannot narrow these down
+    return X
+
+
+def test_pooled_l1_fold_blocks_give_the_per_fold_searchs_neighbours():
+    from core import _cv_blocks
+    from core._topk import padded_width
+    from core.distances import TrainSet
+    rng = np.random.default_rng(8)
+    X, y = _walk_images(rng, 5200, 96), rng.integers(0, 3, 5200)
+    splits = KFold(5, random_state=0).split(y)                # 4160 training images per fold
+    blocks = _cv_blocks.FoldBlocks(X, splits, "l1", pooled=True)
+    for f, (tr, va) in enumerate(splits):
+        V = blocks.keys(f, padded_width(len(tr)))
+        d, i = _cv_blocks.select_pooled(blocks.rows[f], TrainSet(X[tr], "l1"), V, 26, blocks.sets[f].d)
+        d_ref, i_ref = KNearestNeighbor(26, "l1", "brute").fit(X[tr], y[tr]).kneighbors(X[va])
+        np.testing.assert_array_equal(i, i_ref)
+        np.testing.assert_array_equal(d, d_ref)
+    assert blocks.blocks == {} and blocks.block_calls == 10
+
+
+def test_l1_cross_validation_pools_only_where_it_pays(monkeypatch):
+    from core import _cv_blocks
+    rng = np.random.default_rng(9)
+    X, y = _walk_images(rng, 5200, 96), rng.integers(0, 3, 5200)
+    splits = KFold(5, random_state=0).split(y)
+    assert _cv_blocks.pools(X, splits, 26, "l1", "auto")      # k <= max(10, 4160 / 160)
+    assert not _cv_blocks.pools(X, splits, 27, "l1", "auto")
+    assert not _cv_blocks.pools(X, splits, 5, "l1", "brute") and not _cv_blocks.pools(X, splits, 5, "l2", "auto")
+    assert not _cv_blocks.pools(X[:4000], KFold(5).split(y[:4000]), 5, "l1", "auto")   # folds < 4096 images
+    assert not _cv_blocks.pools(X.astype(np.float32), splits, 5, "l1", "auto")
+    seen = []
+    real = _cv_blocks.select_pooled
+    monkeypatch.setattr(_cv_blocks, "select_pooled", lambda *a, **kw: seen.append(a[3]) or real(*a, **kw))
+    ks = [1, 4, 10, 26]
+    pooled = cross_validate_knn(X, y, ks, metric="l1")
+    assert seen == [26] * 5
+    np.testing.assert_array_equal(pooled.scores, cross_validate_knn(X, y, ks, metric="l1", algorithm="brute").scores)
+    cross_validate_knn(X, y, [1, 27], metric="l1")
+    assert seen == [26] * 5                                   # k = 27: the full blocks

@@ -193,59 +193,24 @@ class KNearestNeighbor:
         tr = self._train_set()
         n, m = A.shape[0], tr.m
         check_choice(self.algorithm, "algorithm", ALGORITHMS)
+        uint8 = tr.integer and A.dtype == np.uint8
+        if uses_pooling(self.algorithm, tr.metric, uint8, n, m, tr.d, k):
+            pooled = self._pooled_set()
+            return _bounded_search(A, tr, k, block_rows("l1", m, pooled.d), progress, cancel,
+                                   lambda Ab, V: _prune_l1.search_block(Ab, tr.X, tr.sums, pooled, V, k))
         proj = None
-        if uses_pooling(self.algorithm, tr.metric, tr.integer and A.dtype == np.uint8, n, m, tr.d, k):
-            return self._pooled_search(A, tr, k, progress, cancel)
-        if uses_projection(self.algorithm, tr.metric, tr.integer and A.dtype == np.uint8, n, m, tr.d, k):
+        if uses_projection(self.algorithm, tr.metric, uint8, n, m, tr.d, k):
             try:
                 proj = self._projection(cancel)
             except (ArithmeticError, np.linalg.LinAlgError):   # no usable basis: the full search is exact too
                 proj = None
         if proj is None:
             return _dense_search(A, tr, k, progress, cancel)
-        dist = np.empty((n, k), dtype=np.float32)
-        idx = np.empty((n, k), dtype=np.int64)
-        rows = _prune.BLOCK_ROWS
-        buf = np.full((min(rows, n), _topk.padded_width(m)), np.inf, dtype=np.float32)
-        heavy = []
-        for start in range(0, n, rows):
-            check_cancel(cancel)
-            Ab = A[start:start + rows]
-            d2, ib, hb = _prune.search_block(Ab, tr.query_stats(Ab), tr.X, tr.sq_norms, proj, buf[:len(Ab)], k)
-            dist[start:start + rows] = np.sqrt(d2)
-            idx[start:start + rows] = ib
-            heavy.append(start + hb)
-            done = min(n, start + rows)
-            report(progress, done, n, f"nearest neighbours: {done}/{n} images")
-        del buf
-        heavy = np.concatenate(heavy)
-        if heavy.size:                   # queries the bound could not narrow down: the full search
-            dist[heavy], idx[heavy] = _dense_search(A[heavy], tr, k, None, cancel)
-        return dist, idx
 
-    def _pooled_search(self, A: np.ndarray, tr: TrainSet, k: int, progress, cancel):
-        """kneighbors through the pooled L1 bound of :mod:`core._prune_l1`, a block of queries at a time."""
-        n, m = A.shape[0], tr.m
-        pooled = self._pooled_set()
-        dist = np.empty((n, k), dtype=np.float32)
-        idx = np.empty((n, k), dtype=np.int64)
-        rows = block_rows("l1", m, pooled.d)
-        buf = np.full((min(rows, n), _topk.padded_width(m)), np.inf, dtype=np.float32)
-        heavy = []
-        for start in range(0, n, rows):
-            check_cancel(cancel)
-            Ab = A[start:start + rows]
-            d1, ib, hb = _prune_l1.search_block(Ab, tr.X, tr.sums, pooled, buf[:len(Ab)], k)
-            dist[start:start + rows] = d1
-            idx[start:start + rows] = ib
-            heavy.append(start + hb)
-            done = min(n, start + rows)
-            report(progress, done, n, f"nearest neighbours: {done}/{n} images")
-        del buf
-        heavy = np.concatenate(heavy)
-        if heavy.size:                   # queries the bound could not narrow down: the full search
-            dist[heavy], idx[heavy] = _dense_search(A[heavy], tr, k, None, cancel)
-        return dist, idx
+        def search(Ab, V):
+            d2, ib, hb = _prune.search_block(Ab, tr.query_stats(Ab), tr.X, tr.sq_norms, proj, V, k)
+            return np.sqrt(d2), ib, hb
+        return _bounded_search(A, tr, k, _prune.BLOCK_ROWS, progress, cancel, search)
 
     def vote(self, neighbor_labels, neighbor_dist) -> VoteResult:
         """:func:`vote` with this classifier's number of classes."""
@@ -304,6 +269,29 @@ def uses_pooling(algorithm: str, metric: str, uint8: bool, n_queries: int, m: in
     """Whether :meth:`KNearestNeighbor.kneighbors` takes the pooled L1 bound of :mod:`core._prune_l1`
     rather than measuring every training image (``uint8``: training and query images both uint8)."""
     return algorithm == "auto" and metric == "l1" and uint8 and _prune_l1.worth_it(n_queries, m, d, k)
+
+
+def _bounded_search(A: np.ndarray, tr: TrainSet, k: int, rows: int, progress, cancel, search):
+    """k nearest through a lower bound, ``rows`` queries at a time: ``search(Ab, V)`` (``V`` a scratch
+    buffer of keys, padding +inf) returns the block's distances, indices and the rows the bound could
+    not narrow down, which then get the full search (:func:`_dense_search`)."""
+    n, m = A.shape[0], tr.m
+    dist = np.empty((n, k), dtype=np.float32)
+    idx = np.empty((n, k), dtype=np.int64)
+    buf = np.full((min(rows, n), _topk.padded_width(m)), np.inf, dtype=np.float32)
+    heavy = []
+    for start in range(0, n, rows):
+        check_cancel(cancel)
+        Ab = A[start:start + rows]
+        dist[start:start + rows], idx[start:start + rows], hb = search(Ab, buf[:len(Ab)])
+        heavy.append(start + hb)
+        done = min(n, start + rows)
+        report(progress, done, n, f"nearest neighbours: {done}/{n} images")
+    del buf
+    heavy = np.concatenate(heavy)
+    if heavy.size:                   # queries the bound could not narrow down: the full search
+        dist[heavy], idx[heavy] = _dense_search(A[heavy], tr, k, None, cancel)
+    return dist, idx
 
 
 def _dense_search(A: np.ndarray, tr: TrainSet, k: int, progress, cancel):

@@ -9,7 +9,9 @@ exactly as :func:`core.distances._l2_keys` makes them; L1: the distances, symmet
 matrix is assembled from its blocks, and its k nearest are chosen by the same selection as the brute
 force (:func:`core.knn._select_rows`, which re-measures exactly every key that rounding could have put
 in the wrong order), so the neighbours -- and the scores -- are the same as one
-:meth:`core.knn.KNearestNeighbor.kneighbors` per fold, at half the distance work.
+:meth:`core.knn.KNearestNeighbor.kneighbors` per fold, at half the distance work. For ``uint8`` L1 and
+a small k (:func:`pools`) the blocks hold the pooled lower bounds of :mod:`core._prune_l1` instead, and
+:func:`select_pooled` measures exactly only the images within reach.
 
 :func:`core.model_selection.cross_validate_knn` uses it when the per-fold search would be the brute force
 (the projection shortcut of :mod:`core._prune` is faster still where it applies) and the blocks fit in
@@ -19,8 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.distances import TrainSet, mean_image, query_operand
 from core import _prune_l1
+from core.distances import TrainSet, mean_image, query_operand
 from core.knn import _dense_search, _select_rows, uses_projection
 from core.progress import check_cancel
 
@@ -85,8 +87,9 @@ class FoldBlocks:
 
     def _block(self, f: int, g: int, A: np.ndarray, cancel) -> np.ndarray:
         """(n_f, n_g) float32 of folds ``f < g``, from fold f's rows ``A`` as :meth:`keys` prepared them
-        once: for L2 ``A`` is ``-2 X_f`` in float32 and the block is ``-2 X_f X_g^T``; for L1 ``A`` is
-        ``X_f`` and the block holds the distances."""
+        once: for L2 ``A`` is ``-2 (X_f - c)`` in float32 and the block is ``-2 (X_f - c) (X_g - c)^T``
+        (``c`` = 0 without a centre); for L1 ``A`` is ``X_f`` (pooled: its quarter-size rows) and the
+        block holds the distances."""
         self.block_calls += 1
         B = self.sets[g]
         if self.metric == "l1":
@@ -163,6 +166,8 @@ def select(A: np.ndarray, train: TrainSet, V: np.ndarray, k: int, cancel=None):
     :func:`core.knn._select_rows` a block of rows at a time."""
     n = A.shape[0]
     centred = train.centrable
+    if train.metric == "l2":
+        train.expansion(centred)      # made here once, not by both selection threads of the first block
     dist = np.empty((n, k), dtype=np.float32)
     idx = np.empty((n, k), dtype=np.int64)
     for i in range(0, n, SELECT_ROWS):

@@ -52,8 +52,8 @@ import numpy as np
 from core._topk import GROUP
 from core.progress import check_cancel
 
-__all__ = ["Projection", "worth_it", "search_block", "exact_sq", "exact_rows", "DIMS", "BLOCK_ROWS",
-           "FALLBACK_FRACTION"]
+__all__ = ["Projection", "worth_it", "search_block", "exact_sq", "exact_rows", "drop_heavy", "k_nearest",
+           "query_runs", "DIMS", "BLOCK_ROWS", "FALLBACK_FRACTION"]
 
 BLOCKS = 4                   # horizontal bands of the image, each with its own basis
 DIMS = 64                    # directions kept per band (CIFAR-10, k=10: ~35 of 10,000 images measured)
@@ -245,23 +245,43 @@ def search_block(Ab: np.ndarray, a_sq: np.ndarray, X: np.ndarray, b_sq: np.ndarr
     hr, lane = np.divmod(np.flatnonzero(hit), GROUP)
     r = gr[hr]
     c = gg[hr] * GROUP + lane
-    counts = np.bincount(r, minlength=n)
-    heavy = np.flatnonzero(counts > max(4 * k0, int(FALLBACK_FRACTION * m)))
+    r, c, heavy = drop_heavy(r, c, n, max(4 * k0, int(FALLBACK_FRACTION * m)))
+    # 3. their exact distances; the k smallest of each row (ties: lower index) win
+    d2 = exact_sq(Ab, a_sq, X, b_sq, r, c, AD)
+    out_d, out_i = k_nearest(rows0, idx0.ravel(), d0, r, c, d2, heavy, k, n, m, X.shape[1])
+    return out_d, out_i, heavy
+
+
+def drop_heavy(r: np.ndarray, c: np.ndarray, n: int, most: int):
+    """The candidate pairs ``(r, c)`` without those of rows (of ``n``) that have more than ``most``:
+    returns ``(r, c, heavy)``, ``heavy`` the dropped rows, ascending (the bound was too weak there)."""
+    heavy = np.flatnonzero(np.bincount(r, minlength=n) > most)
     if heavy.size:
         keep = ~np.isin(r, heavy)
         r, c = r[keep], c[keep]
-    # 3. their exact distances; the k smallest of each row (ties: lower index) win
-    d2 = exact_sq(Ab, a_sq, X, b_sq, r, c, AD)
+    return r, c, heavy
+
+
+def k_nearest(rows0, cols0, d0, r, c, d, heavy, k, n, m, dims):
+    """The k smallest exact distances of every row not in ``heavy`` among the seeds ``(rows0, cols0,
+    d0)`` and the candidates ``(r, c, d)`` (ties: lower index): (n, k) float64 distances and int64
+    indices; the rows in ``heavy`` are left 0 for the caller to answer."""
     r = np.concatenate([rows0, r])
-    c = np.concatenate([idx0.ravel(), c])
-    d2 = np.concatenate([d0, d2])
+    c = np.concatenate([cols0, c])
+    d = np.concatenate([d0, d])
     light = np.ones(n, dtype=bool)
     light[heavy] = False
     light = np.flatnonzero(light)
     out_d = np.zeros((n, k))
     out_i = np.zeros((n, k), dtype=np.int64)
-    out_d[light], out_i[light] = _k_smallest_per_row(r, d2, c, light, k, n, m, X.shape[1])
-    return out_d, out_i, heavy
+    out_d[light], out_i[light] = _k_smallest_per_row(r, d, c, light, k, n, m, dims)
+    return out_d, out_i
+
+
+def query_runs(rows: np.ndarray):
+    """``(start, end)`` of each run of equal values in the non-decreasing ``rows`` (one run a query)."""
+    bounds = np.flatnonzero(np.diff(rows)) + 1
+    return zip(np.concatenate([[0], bounds]).tolist(), np.concatenate([bounds, [len(rows)]]).tolist())
 
 
 def _k_smallest_per_row(r, d2, c, rows, k, n, m, d):
@@ -315,11 +335,8 @@ def exact_sq(A: np.ndarray, a_sq: np.ndarray, X: np.ndarray, b_sq: np.ndarray,
     if not len(rows):
         return out
     AD = digits(A) if AD is None else AD
-    bounds = np.flatnonzero(np.diff(rows)) + 1
-    starts = np.concatenate([[0], bounds]).tolist()
-    ends = np.concatenate([bounds, [len(rows)]]).tolist()
     parts = np.empty((len(rows), AD.shape[2]), dtype=np.float32)
-    for s, e in zip(starts, ends):
+    for s, e in query_runs(rows):
         np.matmul(X[cols[s:e]].astype(np.float32), AD[rows[s]], out=parts[s:e])
     np.subtract(a_sq[rows] + b_sq[cols], 2.0 * (parts @ _weights(AD.shape[2])), out=out)
     return out

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from core import _topk
-from core._prune import _k_smallest_per_row, _seeds
+from core._prune import _seeds, drop_heavy, k_nearest, query_runs
 from core.distances import TrainSet
 
 __all__ = ["POOL", "pool", "worth_it", "exact_l1", "search_block", "search_keys", "FALLBACK_FRACTION"]
@@ -77,10 +77,7 @@ def exact_l1(A: np.ndarray, a_sums: np.ndarray, X: np.ndarray, b_sums: np.ndarra
     out = np.empty(len(rows), dtype=np.float64)
     if not len(rows):
         return out
-    bounds = np.flatnonzero(np.diff(rows)) + 1
-    starts = np.concatenate([[0], bounds]).tolist()
-    ends = np.concatenate([bounds, [len(rows)]]).tolist()
-    for s, e in zip(starts, ends):
+    for s, e in query_runs(rows):
         G = X[cols[s:e]]
         np.minimum(G, A[rows[s]], out=G)
         out[s:e] = G.sum(axis=1, dtype=np.uint32)      # <= 255 D: fits for D < 16.8 million
@@ -117,19 +114,9 @@ def search_keys(Ab: np.ndarray, X: np.ndarray, b_sums: np.ndarray, V: np.ndarray
     # 2. every other image whose bound is within reach
     hits = np.flatnonzero(V[:, :m] <= limit[:, None])
     r, c = np.divmod(hits, m)
-    counts = np.bincount(r, minlength=n)
-    heavy = np.flatnonzero(counts > max(4 * k0, int(FALLBACK_FRACTION * m)))
-    if heavy.size:
-        keep = ~np.isin(r, heavy)
-        r, c = r[keep], c[keep]
+    r, c, heavy = drop_heavy(r, c, n, max(4 * k0, int(FALLBACK_FRACTION * m)))
     # 3. their exact distances; the k smallest of each row (ties: lower index) win
     d = exact_l1(Ab, a_sums, X, b_sums, r, c)
-    r = np.concatenate([rows0, r])
-    c = np.concatenate([idx0.ravel(), c])
-    d = np.concatenate([d0, d])
-    light = np.setdiff1d(np.arange(n), heavy)
-    out_d = np.zeros((n, k))
-    out_i = np.zeros((n, k), dtype=np.int64)
     # exact L1 distances are integers <= 255 D <= 255^2 D: the packed keys of the L2 search fit
-    out_d[light], out_i[light] = _k_smallest_per_row(r, d, c, light, k, n, m, X.shape[1])
+    out_d, out_i = k_nearest(rows0, idx0.ravel(), d0, r, c, d, heavy, k, n, m, X.shape[1])
     return out_d, out_i, heavy

@@ -336,7 +336,7 @@ def iter_distance_blocks(A, B, metric: str = "l2", *, train: TrainSet | None = N
 
 
 def _finish_l2(Ab: np.ndarray, tr: TrainSet, V: np.ndarray, squared: bool) -> None:
-    """Turn keys ``||b||^2 - 2a.b`` into distances, repairing near-zero entries exactly."""
+    """Turn keys into distances (adding :meth:`TrainSet.key_stats`), repairing near-zero entries exactly."""
     centred = tr.centres(Ab.shape[0])
     a2 = tr.key_stats(Ab, centred)
     V += a2.astype(np.float32)[:, None]

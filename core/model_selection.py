@@ -186,7 +186,7 @@ def cross_validate_knn(X, y, ks, folds: int = 5, metric: str = "l2", *, algorith
         else:            # each pair's distances once, for both folds (see core._cv_blocks)
             model._fit_prepared(blocks.train_set(X[tr]), y[tr])
             V = blocks.keys(f, padded_width(len(tr)), cancel, hook)
-            dist, idx = _cv_blocks.select(blocks.sets[f].X, model._train_set(), V, kmax, cancel)
+            dist, idx = _cv_blocks.select(blocks.rows[f], model._train_set(), V, kmax, cancel)
             del V
         preds = model.predict_from_neighbors(dist, idx, ks)
         for i, k in enumerate(ks):
